@@ -1,0 +1,54 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RefitError } from '../errors.js';
+import { loadConfig, parseConfigText } from './load.js';
+
+function configError(text: string): string {
+  try {
+    parseConfigText(text, '/etc/refit/refit.yml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(RefitError);
+    expect((err as RefitError).exitCode).toBe(2);
+    return (err as Error).message;
+  }
+  throw new Error('expected a config error');
+}
+
+describe('host configuration', () => {
+  it('has documented defaults for an empty file', () => {
+    const c = parseConfigText('');
+    expect(c.health.attempts).toBe(10);
+    expect(c.health.intervalMs).toBe(1000);
+    expect(c.health.path).toBe('/refit/health');
+    expect(c.images.labels).toEqual(['refit.web=true']);
+    expect(c.proxy.type).toBe('haproxy');
+    expect(c.stateDir).toBe('/var/lib/refit');
+  });
+
+  it('names the key and the problem on one line', () => {
+    const msg = configError('health:\n  attempts: ten\n');
+    expect(msg).toMatch(/health\.attempts/);
+    expect(msg).not.toMatch(/\n/);
+    expect(configError('proxy:\n  type: traefik\n')).toMatch(/proxy\.type/);
+    expect(configError('stateDir: relative/dir\n')).toMatch(/stateDir: must be an absolute path/);
+  });
+
+  it('rejects unknown keys and says where to look', () => {
+    expect(configError('helth:\n  attempts: 3\n')).toMatch(/unknown key helth/);
+    expect(configError('health:\n  atempts: 3\n')).toMatch(/unknown key health\.atempts/);
+  });
+
+  it('rejects YAML that does not parse, with its line', () => {
+    expect(configError('health: [\n  attempts: 3\n')).toMatch(/not valid YAML/);
+    expect(configError('- a\n- b\n')).toMatch(/top level must be a mapping/);
+  });
+
+  it('uses defaults when the default file is absent but fails when an explicit file is', () => {
+    expect(() => loadConfig({ flag: '/nonexistent/refit.yml' })).toThrow(/cannot read it \(ENOENT\)/);
+    const dir = mkdtempSync(join(tmpdir(), 'refit-config-'));
+    writeFileSync(join(dir, 'refit.yml'), 'health:\n  attempts: 3\n');
+    expect(loadConfig({ env: { REFIT_CONFIG: join(dir, 'refit.yml') } }).health.attempts).toBe(3);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * @module site/labels
+ * The public contract on containers: the `refit.*` labels (SPEC.md, "Labels"). Pure parsing:
+ * a malformed label is a value that says which label and what is wrong, never a throw.
+ */
+
+export const LABEL = {
+  enable: 'refit.enable',
+  vhosts: 'refit.vhosts',
+  port: 'refit.port',
+  config: 'refit.config',
+  policy: 'refit.policy',
+  healthPath: 'refit.health.path',
+  preUpdate: 'refit.hook.pre-update',
+  postUpdate: 'refit.hook.post-update',
+} as const;
+
+export const POLICIES = ['digest', 'patch', 'minor', 'major'] as const;
+export type Policy = (typeof POLICIES)[number];
+
+export interface SiteLabels {
+  /** Hostnames, preferred first; empty means "health checks use the IP". */
+  vhosts: string[];
+  port: number;
+  /** Container path of the customer config dir, or null: no merge. */
+  configPath: string | null;
+  policy: Policy;
+  healthPath: string;
+  hooks: { preUpdate: string | null; postUpdate: string | null };
+}
+
+export type LabelResult = { ok: true; labels: SiteLabels } | { ok: false; reason: string };
+
+// RFC 1123 hostnames, one optional leading wildcard label.
+const HOSTNAME = /^(\*\.)?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+export function isOptedIn(labels: Record<string, string>): boolean {
+  return labels[LABEL.enable] === 'true';
+}
+
+export function parseSiteLabels(labels: Record<string, string>, defaultHealthPath = '/refit/health'): LabelResult {
+  const bad = (label: string, what: string): LabelResult => ({
+    ok: false,
+    reason: `label ${label}=${JSON.stringify(labels[label])} ${what}`,
+  });
+
+  const vhosts: string[] = [];
+  const rawVhosts = labels[LABEL.vhosts];
+  if (rawVhosts !== undefined) {
+    for (const part of rawVhosts.split(',')) {
+      const host = part.trim().toLowerCase().replace(/\.$/, '');
+      if (host === '') continue;
+      if (!HOSTNAME.test(host)) return bad(LABEL.vhosts, `has ${JSON.stringify(part.trim())}, which is not a hostname`);
+      if (!vhosts.includes(host)) vhosts.push(host);
+    }
+    if (vhosts.length === 0) return bad(LABEL.vhosts, 'lists no hostname; remove it or name at least one');
+  }
+
+  let port = 80;
+  const rawPort = labels[LABEL.port];
+  if (rawPort !== undefined) {
+    if (!/^\d{1,5}$/.test(rawPort.trim()) || Number(rawPort) < 1 || Number(rawPort) > 65535) {
+      return bad(LABEL.port, 'must be a TCP port number from 1 to 65535');
+    }
+    port = Number(rawPort);
+  }
+
+  let configPath: string | null = null;
+  const rawConfig = labels[LABEL.config];
+  if (rawConfig !== undefined) {
+    const p = rawConfig.trim();
+    if (!p.startsWith('/') || p.split('/').includes('..') || p === '/') {
+      return bad(LABEL.config, 'must be an absolute container path below / without ".."');
+    }
+    configPath = p.replace(/\/+$/, '');
+  }
+
+  let policy: Policy = 'digest';
+  const rawPolicy = labels[LABEL.policy];
+  if (rawPolicy !== undefined) {
+    if (!(POLICIES as readonly string[]).includes(rawPolicy.trim())) return bad(LABEL.policy, `must be one of ${POLICIES.join('|')}`);
+    policy = rawPolicy.trim() as Policy;
+  }
+
+  let healthPath = defaultHealthPath;
+  const rawHealth = labels[LABEL.healthPath];
+  if (rawHealth !== undefined) {
+    if (!/^\/[\x21-\x7e]*$/.test(rawHealth)) return bad(LABEL.healthPath, 'must be a URL path starting with / and without spaces');
+    healthPath = rawHealth;
+  }
+
+  const hook = (label: string) => {
+    const v = labels[label]?.trim();
+    return v ? v : null;
+  };
+
+  return {
+    ok: true,
+    labels: { vhosts, port, configPath, policy, healthPath, hooks: { preUpdate: hook(LABEL.preUpdate), postUpdate: hook(LABEL.postUpdate) } },
+  };
+}

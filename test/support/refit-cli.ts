@@ -1,0 +1,25 @@
+/** Runs the built CLI (dist/) as an operator would, capturing output and exit code. */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const main = join(REPO_ROOT, 'dist', 'cli', 'main.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json<T = unknown>(): T;
+}
+
+export function refit(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600_000): CliResult {
+  const r = spawnSync(process.execPath, [main, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: timeoutMs });
+  if (r.error) throw r.error;
+  return {
+    code: r.status ?? -1,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    json: <T>() => JSON.parse(r.stdout) as T,
+  };
+}

@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` is pure logic (fast, no host services); `host` talks to the real
+// Docker Engine, registry, HAProxy and nginx that scripts/host-setup.sh provides.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts'],
+          exclude: ['src/**/*.host.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'host',
+          include: ['src/**/*.host.test.ts', 'test/**/*.host.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // The host has two cores and one Docker Engine: keep suites from starving each other.
+          maxWorkers: 2,
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
