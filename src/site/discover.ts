@@ -42,7 +42,7 @@ export const COMPOSE = {
 export function classify(c: ContainerInfo, image: ImageInfo | null, allow: ImagesConfig, defaultHealthPath: string): Classified {
   const labels = c.Config.Labels ?? {};
   const enable = labels[LABEL.enable];
-  if (enable === undefined || enable === 'false') return { ignored: true };
+  if (enable === undefined || enable === 'false' || labels[LABEL.shadowOf]) return { ignored: true };
   const name = c.Name.replace(/^\//, '');
   const unmanaged = (reason: string): Classified => ({ managed: false, container: { name, id: c.Id, image: c.Config.Image, reason } });
 

@@ -13,6 +13,8 @@ export const LABEL = {
   healthPath: 'refit.health.path',
   preUpdate: 'refit.hook.pre-update',
   postUpdate: 'refit.hook.post-update',
+  /** Set by refit on the shadow containers it starts: never a site of its own. */
+  shadowOf: 'refit.shadow-of',
 } as const;
 
 export const POLICIES = ['digest', 'patch', 'minor', 'major'] as const;
