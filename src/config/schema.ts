@@ -43,6 +43,8 @@ export const nginxSchema = z
     httpPort: port.default(80),
     httpsPort: port.default(443),
     certDir: absPath.default('/etc/refit/certs'),
+    /** Worker user when refit runs as root (Debian's nginx user). */
+    user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a user name').default('www-data'),
   })
   .strict();
 
@@ -51,6 +53,10 @@ export const proxySchema = z
     type: z.enum(['haproxy', 'nginx', 'none']).default('haproxy'),
     /** Upper bound on waiting for a server's in-flight requests before it is stopped. */
     drainTimeoutMs: ms(30_000, 1),
+    /** How long the proxy waits for a container's answer; slow pages beyond this get a 504. */
+    serverTimeoutMs: ms(300_000, 1000),
+    /** Docker network the proxy reaches containers on; unset: each container's first network. */
+    network: z.string().min(1).optional(),
     haproxy: haproxySchema.default(() => haproxySchema.parse({})),
     nginx: nginxSchema.default(() => nginxSchema.parse({})),
   })
@@ -64,8 +70,14 @@ export const registrySchema = z
     certsDir: absPath.default('/etc/docker/certs.d'),
     /** Registries reached over plain HTTP besides loopback (as the engine's insecure-registries). */
     insecure: z.array(z.string()).default([]),
+    /** Per request, including reading the answer. */
     timeoutMs: ms(10_000, 1),
+    /** Retries on network errors, timeouts, 5xx and 429, with exponential backoff. */
     retries: z.number().int().min(0).max(10).default(3),
+    /** A 429 whose Retry-After asks for longer than this fails that check instead of stalling the pass. */
+    maxRetryAfterMs: ms(60_000),
+    /** Registry requests in flight at once during a check pass. */
+    concurrency: z.number().int().min(1).max(64).default(8),
     includePrereleases: z.boolean().default(false),
   })
   .strict();
