@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { body, incidentLine, jsonBody, passHeadline, slackBody } from './format.js';
+import type { ContainerIncident, PassSummary } from './types.js';
+
+const summary: PassSummary = {
+  runId: '42',
+  startedAt: '2026-11-01T03:00:00.000Z',
+  finishedAt: '2026-11-01T03:12:00.000Z',
+  host: 'web-3',
+  results: [
+    { container: 'shop', result: 'updated', from: 'web:1.0.0', to: 'web:1.1.0' },
+    { container: 'blog', result: 'rolled-back', from: 'web:1.0.0', to: 'web:1.1.0', reason: 'shadow unhealthy: HTTP 500' },
+    { container: 'wiki', result: 'current' },
+    { container: 'docs', result: 'current' },
+  ],
+};
+
+const incident: ContainerIncident = {
+  runId: '42',
+  host: 'web-3',
+  at: '2026-11-01T03:05:00.000Z',
+  container: 'blog',
+  result: 'rolled-back',
+  step: 'shadow-health',
+  from: 'web:1.0.0',
+  to: 'web:1.1.0',
+  reason: 'shadow unhealthy: HTTP 500',
+};
+
+describe('passHeadline', () => {
+  it('counts results, problems first, and says whether the pass needs attention', () => {
+    expect(passHeadline(summary)).toBe('refit on web-3: 1 rolled back, 1 updated, 2 current (needs attention)');
+  });
+
+  it('is ok when nothing failed', () => {
+    expect(passHeadline({ ...summary, results: [{ container: 'a', result: 'updated' }] })).toBe('refit on web-3: 1 updated (ok)');
+  });
+
+  it('says so when the host has no managed container', () => {
+    expect(passHeadline({ ...summary, results: [] })).toBe('refit on web-3: no managed containers (ok)');
+  });
+});
+
+describe('jsonBody', () => {
+  it('is the summary itself plus the event kind and a text line', () => {
+    expect(jsonBody({ kind: 'pass', summary })).toEqual({ event: 'pass', text: passHeadline(summary), ...summary });
+  });
+
+  it('carries every incident field', () => {
+    expect(jsonBody({ kind: 'incident', incident })).toEqual({ event: 'incident', text: incidentLine(incident), ...incident });
+  });
+});
+
+describe('slackBody', () => {
+  it('has a complete text for clients without blocks, and lists what changed but not what is current', () => {
+    const msg = slackBody({ kind: 'pass', summary });
+    expect(msg.text).toBe(passHeadline(summary));
+    const listing = msg.blocks?.[1]?.text?.text ?? '';
+    expect(listing.split('\n')).toEqual([
+      '↩️ *blog* rolled-back `web:1.0.0` → `web:1.1.0`: shadow unhealthy: HTTP 500',
+      '✅ *shop* updated `web:1.0.0` → `web:1.1.0`',
+    ]);
+    expect(listing).not.toContain('wiki');
+  });
+
+  it('cuts long listings and says how many more there are', () => {
+    const many = Array.from({ length: 30 }, (_, i) => ({ container: `c${String(i).padStart(2, '0')}`, result: 'updated' as const }));
+    const listing = slackBody({ kind: 'pass', summary: { ...summary, results: many } }).blocks?.[1]?.text?.text ?? '';
+    expect(listing.split('\n')).toHaveLength(26);
+    expect(listing).toContain('… and 5 more');
+  });
+
+  it('names the container, step, images and reason of an incident', () => {
+    const msg = slackBody({ kind: 'incident', incident });
+    expect(msg.text).toBe('refit on web-3: blog rolled back at shadow-health: shadow unhealthy: HTTP 500');
+    expect(msg.blocks?.[0]?.text?.text).toBe(
+      '*blog* on `web-3`: rolled back at step `shadow-health`\nimage: `web:1.0.0` → `web:1.1.0`\nreason: shadow unhealthy: HTTP 500\nrun 42, 2026-11-01T03:05:00.000Z',
+    );
+  });
+
+  it('is what body() sends to slack hooks', () => {
+    expect(body('slack', { kind: 'incident', incident })).toEqual(slackBody({ kind: 'incident', incident }));
+    expect(body('json', { kind: 'incident', incident })).toEqual(jsonBody({ kind: 'incident', incident }));
+  });
+});

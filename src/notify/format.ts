@@ -1,0 +1,83 @@
+/**
+ * @module notify/format
+ * The bodies webhooks receive. Generic hooks get the event itself plus a one-line `text`;
+ * Slack-compatible hooks (Slack, Mattermost, Rocket.Chat incoming webhooks) get `{ text, blocks }`
+ * where `text` alone is a complete message for clients that ignore blocks. Pure.
+ */
+import { isProblem, type ContainerIncident, type ContainerOutcome, type ContainerResult, type NotifyEvent, type PassSummary } from './types.js';
+
+export type HookKind = 'json' | 'slack';
+
+const ORDER: ContainerResult[] = ['rolled-back', 'failed', 'updated', 'skipped', 'current'];
+// Slack's section text limit is 3000 characters; stay well under it.
+const MAX_SECTION = 2800;
+const MAX_LISTED = 25;
+
+export function body(kind: HookKind, event: NotifyEvent): unknown {
+  return kind === 'slack' ? slackBody(event) : jsonBody(event);
+}
+
+export function jsonBody(event: NotifyEvent): unknown {
+  return event.kind === 'pass'
+    ? { event: 'pass', text: passHeadline(event.summary), ...event.summary }
+    : { event: 'incident', text: incidentLine(event.incident), ...event.incident };
+}
+
+export interface SlackMessage {
+  text: string;
+  blocks?: { type: string; text?: { type: 'mrkdwn'; text: string } }[];
+}
+
+export function slackBody(event: NotifyEvent): SlackMessage {
+  if (event.kind === 'incident') {
+    const i = event.incident;
+    const text = incidentLine(i);
+    const details = [
+      `*${i.container}* on \`${i.host}\`: ${i.result === 'rolled-back' ? 'rolled back' : 'FAILED'}${i.step ? ` at step \`${i.step}\`` : ''}`,
+      i.from || i.to ? `image: \`${i.from ?? '?'}\` → \`${i.to ?? '?'}\`` : null,
+      `reason: ${i.reason}`,
+      `run ${i.runId}, ${i.at}`,
+    ].filter((l): l is string => l !== null);
+    return { text, blocks: [section(details.join('\n'))] };
+  }
+  const s = event.summary;
+  const listed = sortOutcomes(s.results.filter((r) => r.result !== 'current'));
+  const lines = listed.slice(0, MAX_LISTED).map(outcomeLine);
+  if (listed.length > MAX_LISTED) lines.push(`… and ${listed.length - MAX_LISTED} more (refit history --since ${s.startedAt})`);
+  const blocks = [section(`*${passHeadline(s)}*\nrun ${s.runId}, ${s.startedAt} → ${s.finishedAt}`)];
+  if (lines.length) blocks.push(section(lines.join('\n')));
+  return { text: passHeadline(s), blocks };
+}
+
+/** e.g. `refit on web-3: 2 updated, 1 rolled back, 14 current` */
+export function passHeadline(s: PassSummary): string {
+  const counts = countResults(s.results);
+  const parts = ORDER.filter((r) => counts[r] > 0).map((r) => `${counts[r]} ${r.replace('-', ' ')}`);
+  const mark = s.results.some((r) => isProblem(r.result)) ? 'needs attention' : 'ok';
+  return `refit on ${s.host}: ${parts.join(', ') || 'no managed containers'} (${mark})`;
+}
+
+export function incidentLine(i: ContainerIncident): string {
+  const what = i.result === 'rolled-back' ? 'rolled back' : 'failed and needs an operator';
+  return `refit on ${i.host}: ${i.container} ${what}${i.step ? ` at ${i.step}` : ''}: ${i.reason}`;
+}
+
+export function countResults(results: readonly ContainerOutcome[]): Record<ContainerResult, number> {
+  const counts: Record<ContainerResult, number> = { updated: 0, 'rolled-back': 0, failed: 0, skipped: 0, current: 0 };
+  for (const r of results) counts[r.result]++;
+  return counts;
+}
+
+function sortOutcomes(results: ContainerOutcome[]): ContainerOutcome[] {
+  return [...results].sort((a, b) => ORDER.indexOf(a.result) - ORDER.indexOf(b.result) || a.container.localeCompare(b.container));
+}
+
+function outcomeLine(r: ContainerOutcome): string {
+  const icon = { updated: '✅', 'rolled-back': '↩️', failed: '❌', skipped: '⏭️', current: '' }[r.result];
+  const images = r.from || r.to ? ` \`${r.from ?? '?'}\` → \`${r.to ?? '?'}\`` : '';
+  return `${icon} *${r.container}* ${r.result}${images}${r.reason ? `: ${r.reason}` : ''}`;
+}
+
+function section(text: string): { type: 'section'; text: { type: 'mrkdwn'; text: string } } {
+  return { type: 'section', text: { type: 'mrkdwn', text: text.length > MAX_SECTION ? `${text.slice(0, MAX_SECTION)}…` : text } };
+}

@@ -1,0 +1,51 @@
+/**
+ * @module notify/types
+ * What the maintenance engine tells the notifier: a summary at the end of every pass, and an
+ * incident as soon as one container is rolled back or fails. These shapes are also the JSON
+ * that generic webhooks receive (docs/operations.md), so they only grow, never change.
+ */
+
+export type ContainerResult = 'updated' | 'rolled-back' | 'failed' | 'skipped' | 'current';
+
+export interface ContainerOutcome {
+  container: string;
+  result: ContainerResult;
+  /** Image reference before the pass. */
+  from?: string;
+  /** Image reference refit moved to (or tried to). */
+  to?: string;
+  /** Why it was rolled back, failed or skipped. */
+  reason?: string;
+}
+
+export interface PassSummary {
+  runId: string;
+  /** ISO 8601 timestamps. */
+  startedAt: string;
+  finishedAt: string;
+  /** The Docker host's name, so one channel can serve many hosts. */
+  host: string;
+  results: ContainerOutcome[];
+}
+
+/** One container needs an operator now: it was rolled back or could not even be rolled back. */
+export interface ContainerIncident {
+  runId: string;
+  host: string;
+  /** ISO 8601. */
+  at: string;
+  container: string;
+  result: 'rolled-back' | 'failed';
+  /** The maintenance step that failed (`shadow-health`, `swap`, ...). */
+  step?: string;
+  from?: string;
+  to?: string;
+  reason: string;
+}
+
+export type NotifyEvent = { kind: 'pass'; summary: PassSummary } | { kind: 'incident'; incident: ContainerIncident };
+
+/** A pass with a rolled-back or failed container is a problem pass: the CLI exits 1 for it. */
+export function isProblem(result: ContainerResult): boolean {
+  return result === 'rolled-back' || result === 'failed';
+}
