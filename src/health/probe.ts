@@ -130,6 +130,7 @@ export function probe(req: ProbeRequest, signal?: AbortSignal): Promise<ProbeRes
         if (!res.complete) finish(`answered ${status} but the connection closed before the body ended`);
       });
     });
+    client.end();
   });
 }
 
