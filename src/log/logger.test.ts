@@ -33,7 +33,7 @@ describe('createLogger', () => {
   it('writes the compact human line on a terminal', () => {
     const out = fakeStream(true);
     createLogger({ stream: out, env: { NO_COLOR: '1' } }).warn({ container: 'shop', tries: 3 }, 'webhook failed');
-    expect(out.writes[0]).toMatch(/^\d\d:\d\d:\d\d WARN  webhook failed {2}container=shop tries=3\n$/);
+    expect(out.writes[0]).toMatch(/^\d\d:\d\d:\d\d WARN {2}webhook failed {2}container=shop tries=3\n$/);
   });
 
   it('honours REFIT_LOG_LEVEL', () => {
