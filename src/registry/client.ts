@@ -42,6 +42,7 @@ export class RegistryClient {
   private readonly tokens = new Map<string, Promise<Token>>();
   /** The last challenge seen per registry: lets a new scope get its token without a 401 first. */
   private readonly challenges = new Map<string, Challenge>();
+  private readonly firstContact = new Map<string, Promise<void>>();
 
   constructor(
     private readonly transport: Transport,
@@ -107,8 +108,23 @@ export class RegistryClient {
     return p;
   }
 
-  /** One authenticated call: answers with 2xx, or throws a RefitError that names the cause. */
+  /**
+   * One authenticated call: answers with 2xx, or throws a RefitError that names the cause.
+   * The first call to a registry goes alone: it learns the scheme (HTTPS or plain) and the
+   * auth challenge, so the calls waiting behind it need no failed handshake and no 401.
+   */
   private async call(ref: ImageRef, target: string, method: 'GET' | 'HEAD', what: string): Promise<Answer> {
+    const first = this.firstContact.get(ref.registry);
+    if (first) {
+      await first;
+      return this.authenticatedCall(ref, target, method, what);
+    }
+    const p = this.authenticatedCall(ref, target, method, what);
+    this.firstContact.set(ref.registry, p.then(() => undefined, () => undefined));
+    return p;
+  }
+
+  private async authenticatedCall(ref: ImageRef, target: string, method: 'GET' | 'HEAD', what: string): Promise<Answer> {
     const host = apiHost(ref.registry);
     const scope = `repository:${ref.repository}:pull`;
     const headers: Record<string, string> = { accept: ACCEPT };

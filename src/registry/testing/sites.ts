@@ -1,0 +1,24 @@
+/**
+ * @module registry/testing/sites
+ * Site values for update-detection tests and benchmarks: only the image and policy matter
+ * to a check, the rest is filled with plausible constants.
+ */
+import type { Site } from '../../site/discover.js';
+import type { Policy } from '../../site/labels.js';
+
+export function siteFor(name: string, reference: string, policy: Policy, image: { id: string; repoDigests: string[] } = { id: `sha256:${'0'.repeat(64)}`, repoDigests: [] }): Site {
+  return {
+    name,
+    id: name,
+    state: 'running',
+    compose: { project: name, workingDir: '/srv/sites', configFiles: ['/srv/sites/docker-compose.yml'], service: 'web' },
+    networks: [],
+    image: { reference, ...image },
+    vhosts: [],
+    port: 80,
+    policy,
+    healthPath: '/refit/health',
+    hooks: { preUpdate: null, postUpdate: null },
+    config: null,
+  };
+}
