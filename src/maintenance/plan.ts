@@ -1,0 +1,75 @@
+/**
+ * @module maintenance/plan
+ * Everything one container's maintenance will do, decided up front from the site and its
+ * update check (pure). The plan is journaled with the first step, so `refit recover` can
+ * rebuild the maintenance after a crash from the journal alone.
+ */
+import { join } from 'node:path';
+import type { Site } from '../site/discover.js';
+
+export interface MaintenancePlan {
+  /** Journal maintenance id, as a name-safe string (`m42`). */
+  id: string;
+  site: Site;
+  /** The site's backend in the proxy. */
+  proxySiteId: string;
+  from: { reference: string; imageId: string };
+  to: { reference: string; digest: string | null };
+  /** The compose file must name a new tag (policy patch/minor/major); false for a digest update. */
+  tagChanged: boolean;
+  /** false with proxy `none`: no traffic steps, the recreate costs downtime. */
+  zeroDowntime: boolean;
+  shadowName: string;
+  paths: {
+    scratch: string;
+    base: string;
+    latest: string;
+    merged: string;
+    composeSaved: string;
+    /** This maintenance's copy of the customer's configs, kept after success. */
+    backup: string | null;
+    siteBackups: string | null;
+  };
+}
+
+export interface PlanInput {
+  maintenanceId: number;
+  site: Site;
+  proxySiteId: string;
+  candidate: { reference: string; digest: string | null };
+  stateDir: string;
+  zeroDowntime: boolean;
+  now: Date;
+}
+
+export function planMaintenance(i: PlanInput): MaintenancePlan {
+  const id = `m${i.maintenanceId}`;
+  const scratch = join(i.stateDir, 'scratch', id);
+  const siteKey = `${i.site.compose.project}_${i.site.compose.service}`;
+  const siteBackups = i.site.config ? join(i.stateDir, 'backups', siteKey) : null;
+  const stamp = i.now.toISOString().replace(/[:.]/g, '-');
+  return {
+    id,
+    site: i.site,
+    proxySiteId: i.proxySiteId,
+    from: { reference: i.site.image.reference, imageId: i.site.image.id },
+    to: i.candidate,
+    tagChanged: i.candidate.reference !== i.site.image.reference,
+    zeroDowntime: i.zeroDowntime,
+    shadowName: shadowNameOf(i.site.name, id),
+    paths: {
+      scratch,
+      base: join(scratch, 'base'),
+      latest: join(scratch, 'latest'),
+      merged: join(scratch, 'merged'),
+      composeSaved: join(scratch, 'compose-files'),
+      backup: siteBackups ? join(siteBackups, `${stamp}-${id}`) : null,
+      siteBackups,
+    },
+  };
+}
+
+/** Container names allow [a-zA-Z0-9_.-]; keep it recognisable and unique per maintenance. */
+export function shadowNameOf(original: string, id: string): string {
+  return `${original}-refit-shadow-${id}`.replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 200);
+}

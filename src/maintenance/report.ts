@@ -1,0 +1,44 @@
+/**
+ * @module maintenance/report
+ * What one container's maintenance and one pass report: kept in the journal, printed as text
+ * or JSON, sent to notifications. Plain data only.
+ */
+import type { Verdict } from '../health/types.js';
+import type { DrainResult } from '../proxy/types.js';
+import type { StepTiming } from './runner.js';
+import type { MergeSummary } from './world.js';
+
+export type ContainerResult = 'updated' | 'rolled-back' | 'failed' | 'skipped' | 'current' | 'planned';
+
+export interface ContainerReport {
+  container: string;
+  project: string;
+  service: string;
+  result: ContainerResult;
+  /** Why it was skipped, rolled back or failed; what an update or plan means otherwise. */
+  reason: string;
+  from: { reference: string; imageId: string };
+  to: { reference: string; digest: string | null; imageId?: string } | null;
+  steps: StepTiming[];
+  merge: MergeSummary | null;
+  health: { shadow: Verdict | null; original: Verdict | null };
+  drains: { server: string; result: DrainResult }[];
+  notes: string[];
+  durationMs: number;
+}
+
+export interface PassReport {
+  runId: number;
+  kind: 'run' | 'dry-run' | 'recover' | 'daemon';
+  startedAt: string;
+  finishedAt: string;
+  /** Maintenances a crash had left unfinished, finished or rolled back before this pass. */
+  recovered: ContainerReport[];
+  containers: ContainerReport[];
+  /** true when every container ended updated, current, skipped or planned. */
+  ok: boolean;
+}
+
+export function passOk(reports: ContainerReport[]): boolean {
+  return reports.every((r) => r.result !== 'failed' && r.result !== 'rolled-back');
+}

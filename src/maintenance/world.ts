@@ -1,0 +1,73 @@
+/**
+ * @module maintenance/world
+ * Everything a maintenance touches outside refit's own memory: the engine, the customer's
+ * files, Compose, the proxy, HTTP health checks. Steps see only this interface, so the
+ * pipeline's decisions can be tested against a fake world (fake-world.ts) and run for real
+ * against real-world.ts.
+ */
+import type { Verdict, HealthTarget } from '../health/types.js';
+import type { DrainResult, ProxyAdapter } from '../proxy/types.js';
+
+/** A container as traffic reaches it. */
+export interface Endpoint {
+  name: string;
+  id: string;
+  imageId: string;
+  ip: string;
+}
+
+/** What the merge step reports (a summary; the full per-file report goes into the maintenance report). */
+export interface MergeSummary {
+  files: { path: string; outcome: string; conflicts?: number; note?: string }[];
+  conflicts: number;
+  refused: { path: string; reason: string }[];
+}
+
+export interface World {
+  // Images
+  pull(reference: string): Promise<{ imageId: string }>;
+  /** Image ID the local tag points at now, or null. */
+  tagTarget(reference: string): Promise<string | null>;
+  tag(imageId: string, reference: string): Promise<void>;
+
+  // Files under refit's state dir (trusted) and the customer's config dir (untrusted)
+  makePrivateDir(path: string): Promise<void>;
+  removeDir(path: string): Promise<void>;
+  extractConfigs(image: string, containerPath: string, dest: string): Promise<{ refused: { path: string; reason: string }[] }>;
+  mergeConfigs(dirs: { base: string; latest: string; customer: string; out: string }): Promise<MergeSummary>;
+  backupConfigs(customerDir: string, dest: string): Promise<void>;
+  pruneBackups(siteBackupsDir: string, keep: number): Promise<void>;
+  installConfigs(customerDir: string, mergedDir: string, maintenanceId: string): Promise<void>;
+  restoreConfigs(customerDir: string, maintenanceId: string): Promise<void>;
+  commitConfigs(customerDir: string, maintenanceId: string): Promise<void>;
+
+  // Compose
+  /** Saves the project's compose files (bytes) so the tag bump can be undone. */
+  saveComposeFiles(files: string[], dest: string): Promise<void>;
+  restoreComposeFiles(files: string[], savedIn: string): Promise<void>;
+  /** Points the service's image at `reference` in the compose file that sets it, keeping everything else. */
+  bumpImageTag(files: string[], service: string, reference: string): Promise<{ file: string }>;
+  startShadow(req: ShadowRequest): Promise<Endpoint>;
+  removeShadow(req: ShadowRequest): Promise<void>;
+  recreateService(site: { project: string; workingDir: string; configFiles: string[]; service: string }): Promise<void>;
+  /** The container now running as `name`, or null. */
+  endpointOf(name: string): Promise<Endpoint | null>;
+
+  // Traffic
+  readonly proxy: ProxyAdapter;
+  checkHealth(target: HealthTarget): Promise<Verdict>;
+  drainTimeoutMs: number;
+}
+
+export interface ShadowRequest {
+  compose: { project: string; workingDir: string; configFiles: string[]; service: string };
+  originalName: string;
+  shadowName: string;
+  image: string;
+  /** The config mount of the shadow: merged dir at the container path; null when the site has none. */
+  config: { containerPath: string; hostPath: string } | null;
+  /** Where the override file is written. */
+  scratch: string;
+}
+
+export type { DrainResult };
