@@ -8,8 +8,10 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { EXIT, RefitError, oneLine } from '../errors.js';
+import { checkCommand } from './commands/check.js';
 import { healthCommand } from './commands/health.js';
 import { statusCommand } from './commands/status.js';
+import { mergeCommand } from './commands/merge.js';
 
 export function buildProgram(): Command {
   const program = new Command('refit')
@@ -19,7 +21,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExamples:\n  refit status\n  refit run --dry-run\n  refit health --url http://172.18.0.5 --host example.com');
   program.addCommand(statusCommand());
+  program.addCommand(mergeCommand());
   program.addCommand(healthCommand());
+  program.addCommand(checkCommand());
   // Every command and subcommand exits through run() below instead of process.exit.
   const override = (cmd: Command) => {
     cmd.exitOverride();
