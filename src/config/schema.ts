@@ -4,6 +4,7 @@
  * Documented in docs/configuration.md; keep the two in step.
  */
 import { z } from 'zod';
+import { parseListen } from '../metrics/listen.js';
 
 const ms = (def: number, min = 0) => z.number().int().min(min).default(def);
 const port = z.number().int().min(1).max(65535);
@@ -101,6 +102,43 @@ export const scheduleSchema = z
   })
   .strict();
 
+export const metricsSchema = z
+  .object({
+    /** The daemon serves /metrics only when enabled. */
+    enabled: z.boolean().default(false),
+    /** HOST:PORT on loopback only: the metrics name every site and have no authentication. */
+    listen: z
+      .string()
+      .default('127.0.0.1:9977')
+      .superRefine((v, ctx) => {
+        const parsed = parseListen(v);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+      }),
+  })
+  .strict();
+
+export const webhookSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }),
+    /** `slack` sends `{ text, blocks }` (Slack, Mattermost, Rocket.Chat); `json` sends the event itself. */
+    kind: z.enum(['json', 'slack']).default('json'),
+    /** Which end-of-pass summaries this hook gets; rollbacks and failures always go to every hook. */
+    passes: z.enum(['all', 'changes', 'problems']).default('all'),
+  })
+  .strict();
+
+export const notifySchema = z
+  .object({
+    webhooks: z.array(webhookSchema).default([]),
+    /** Tries per notification and hook, counting the first. */
+    attempts: z.number().int().min(1).max(10).default(5),
+    /** Per try, including reading the answer. */
+    timeoutMs: ms(5_000, 1),
+    /** No retry starts later than this after the first try. */
+    deadlineMs: ms(60_000, 1),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     docker: z
@@ -123,18 +161,8 @@ export const configSchema = z
       })
       .strict()
       .default({ concurrency: 1, keepBackups: 5, hookTimeoutMs: 60_000 }),
-    metrics: z
-      .object({ enabled: z.boolean().default(false), listen: z.string().default('127.0.0.1:9977') })
-      .strict()
-      .default({ enabled: false, listen: '127.0.0.1:9977' }),
-    notify: z
-      .object({
-        webhooks: z
-          .array(z.object({ url: z.url(), kind: z.enum(['json', 'slack']).default('json') }).strict())
-          .default([]),
-      })
-      .strict()
-      .default({ webhooks: [] }),
+    metrics: metricsSchema.default(() => metricsSchema.parse({})),
+    notify: notifySchema.default(() => notifySchema.parse({})),
   })
   .strict();
 
@@ -143,3 +171,5 @@ export type HealthConfig = z.infer<typeof healthSchema>;
 export type ProxyConfig = z.infer<typeof proxySchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
 export type ImagesConfig = z.infer<typeof imagesSchema>;
+export type MetricsConfig = z.infer<typeof metricsSchema>;
+export type NotifyConfig = z.infer<typeof notifySchema>;
