@@ -1,0 +1,107 @@
+/**
+ * @module proxy/process
+ * The proxy processes refit starts: pid files, liveness (a zombie is not alive), children via
+ * /proc (nginx workers), running the proxy binary with its output kept for error messages,
+ * and polling with a deadline.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { RefitError } from '../errors.js';
+
+export interface ProcStat {
+  pid: number;
+  state: string;
+  ppid: number;
+}
+
+/** Parses /proc/PID/stat; the command name may hold spaces and parentheses, so split after the last ")". */
+export function parseProcStat(text: string): ProcStat | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const rest = text.slice(close + 2).split(' ');
+  const pid = Number(text.slice(0, open).trim());
+  const ppid = Number(rest[1]);
+  if (!Number.isInteger(pid) || !Number.isInteger(ppid) || !rest[0]) return null;
+  return { pid, state: rest[0], ppid };
+}
+
+function procStat(pid: number): ProcStat | null {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Running, and not a zombie left for a parent (or init) to reap. */
+export function processAlive(pid: number): boolean {
+  const st = procStat(pid);
+  return st !== null && st.state !== 'Z' && st.state !== 'X';
+}
+
+export function childPids(parent: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const st = procStat(Number(entry));
+    if (st && st.ppid === parent && st.state !== 'Z') out.push(st.pid);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** The process's command line as one string ("" once it is gone); nginx puts its process title there. */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The pid in `pidFile` when that process is alive and its command line mentions `marker` (guards against pid reuse). */
+export function livePid(pidFile: string, marker: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return null;
+  return commandLine(pid).includes(marker) ? pid : null;
+}
+
+/** Runs a proxy binary; a failure becomes a RefitError that quotes the command and its output. */
+export function runTool(binary: string, args: string[], what: string, hint?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(binary, args, { timeout: 30_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (!err) return resolve(`${stdout}${stderr}`);
+      const output = `${stderr}${stdout}`.trim().split('\n').filter(Boolean).slice(-6).join(' | ');
+      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${binary} is not installed` : output || err.message;
+      reject(new RefitError('proxy', `${what} failed: \`${binary} ${args.join(' ')}\`: ${reason}`, hint, { cause: err }));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a value other than undefined, or the deadline passes (then undefined). */
+export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, intervalMs = 50): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline) return undefined;
+    await sleep(Math.min(intervalMs, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/** Runs the given functions one at a time, in call order (one config change and reload at a time). */
+export function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>) => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
