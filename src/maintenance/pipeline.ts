@@ -51,11 +51,13 @@ export async function maintainContainer(deps: PipelineDeps, runId: number, site:
     proxySiteId,
     candidate,
     stateDir: deps.stateDir,
-    zeroDowntime: deps.world.proxy.zeroDowntime,
+    // A site without vhosts gets no public traffic through the proxy: nothing to move.
+    zeroDowntime: deps.world.proxy.zeroDowntime && site.vhosts.length > 0,
     now: (deps.now ?? (() => new Date()))(),
   });
   const ctx = contextFor(plan, deps);
-  if (!plan.zeroDowntime) ctx.seen.notes.push(`proxy.type is ${deps.world.proxy.kind}: no traffic is moved, ${site.name} is down while it is recreated`);
+  if (!deps.world.proxy.zeroDowntime) ctx.seen.notes.push(`proxy.type is ${deps.world.proxy.kind}: no traffic is moved, ${site.name} is down while it is recreated`);
+  else if (!plan.zeroDowntime) ctx.seen.notes.push(`${site.name} has no refit.vhosts, so the proxy does not route it: it is recreated in place`);
   const outcome = await runSteps(STEPS, ctx, recorder(deps, mid, plan));
   return finish(deps, mid, ctx, outcome, started);
 }

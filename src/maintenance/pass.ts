@@ -1,0 +1,131 @@
+/**
+ * @module maintenance/pass
+ * One maintenance pass over the host (`refit run`, each daemon window): take the host lock,
+ * finish what a crash left, bring the proxy in line with what runs, find the updates, then
+ * maintain the containers one at a time (or `concurrency` at a time), each with its report.
+ * A failing container is recorded and the pass goes on.
+ */
+import { RefitError } from '../errors.js';
+import { proxySitesOf, siteIdOf } from '../proxy/sites.js';
+import type { UpdateCheck } from '../registry/check.js';
+import type { Site } from '../site/discover.js';
+import { maintainContainer, recoverUnfinished, type PipelineDeps, type ProgressEvent } from './pipeline.js';
+import { passOk, type ContainerReport, type PassReport } from './report.js';
+
+/** The host as a pass sees it; real-world.ts binds it to Docker, the registry and the proxy. */
+export interface PassHost {
+  deps: PipelineDeps;
+  discover(): Promise<{ sites: Site[]; unmanaged: { name: string; reason: string }[] }>;
+  checkUpdates(sites: Site[]): Promise<UpdateCheck[]>;
+  /** Runs a label hook command inside the container; rejects when it fails. */
+  runHook(container: string, command: string): Promise<void>;
+}
+
+export interface PassOptions {
+  kind: 'run' | 'daemon';
+  /** Only these containers (by name); every name must be a managed container. */
+  containers?: string[];
+  concurrency: number;
+  /** Asked before each container starts: false once the maintenance window has closed. */
+  mayStart?: () => boolean;
+  onProgress?: (e: ProgressEvent) => void;
+  now?: () => Date;
+}
+
+export async function runPass(host: PassHost, opts: PassOptions): Promise<PassReport> {
+  const { journal } = host.deps;
+  const startedAt = (opts.now ?? (() => new Date()))().toISOString();
+  const runId = journal.beginRun(opts.kind);
+  journal.closeAbandonedRuns(runId);
+  const deps: PipelineDeps = { ...host.deps, onProgress: opts.onProgress };
+  try {
+    const recovered = await recoverUnfinished(deps);
+    const found = await host.discover();
+    const sites = selectSites(found, opts.containers);
+
+    // The proxy must route every site as it runs now before servers are added and drained.
+    const { proxy } = deps.world;
+    if (proxy.zeroDowntime) await proxy.apply(proxySitesOf(found.sites).sites);
+
+    const checks = await host.checkUpdates(sites);
+    const queue = sites.map((site, i) => ({ site, check: checks[i]! }));
+    const containers = await inPool(queue, opts.concurrency, ({ site, check }) => maintainOne(host, deps, runId, site, check, opts));
+    const report: PassReport = {
+      runId,
+      kind: opts.kind,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      recovered,
+      containers,
+      ok: passOk([...recovered, ...containers]),
+    };
+    journal.finishRun(runId, report.ok ? 'success' : 'failed');
+    return report;
+  } catch (err) {
+    journal.finishRun(runId, 'failed');
+    throw err;
+  }
+}
+
+/** Without names: every managed site. With names: exactly those, or a usage error naming the rest. */
+export function selectSites(found: { sites: Site[]; unmanaged: { name: string; reason: string }[] }, names?: string[]): Site[] {
+  if (!names?.length) return found.sites;
+  const problems: string[] = [];
+  const picked: Site[] = [];
+  for (const name of names) {
+    const site = found.sites.find((s) => s.name === name);
+    const unmanaged = found.unmanaged.find((u) => u.name === name);
+    if (site) picked.push(site);
+    else problems.push(unmanaged ? `${name} cannot be managed: ${unmanaged.reason}` : `${name} is not a managed container`);
+  }
+  if (problems.length) throw new RefitError('usage', `--container: ${problems.join('; ')}`, 'see `refit status`');
+  return picked;
+}
+
+async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, site: Site, check: UpdateCheck, opts: PassOptions): Promise<ContainerReport> {
+  const base = (result: ContainerReport['result'], reason: string): ContainerReport => ({
+    container: site.name,
+    project: site.compose.project,
+    service: site.compose.service,
+    result,
+    reason,
+    from: { reference: site.image.reference, imageId: site.image.id },
+    to: check.candidate,
+    steps: [],
+    merge: null,
+    health: { shadow: null, original: null },
+    drains: [],
+    notes: [],
+    durationMs: 0,
+  });
+  if (check.status === 'current') return base('current', check.reason);
+  if (check.status === 'error' || !check.candidate) return base('failed', `update check failed: ${check.reason}`);
+  if (opts.mayStart && !opts.mayStart()) return base('skipped', 'the maintenance window closed before this container started');
+  if (site.hooks.preUpdate) {
+    try {
+      await host.runHook(site.name, site.hooks.preUpdate);
+    } catch (err) {
+      return base('skipped', `pre-update hook failed: ${(err as Error).message}`);
+    }
+  }
+  const report = await maintainContainer(deps, runId, site, siteIdOf(site), check.candidate);
+  if (report.result === 'updated' && site.hooks.postUpdate) {
+    await host.runHook(site.name, site.hooks.postUpdate).catch((err: Error) => report.notes.push(`post-update hook failed: ${err.message}`));
+  }
+  return report;
+}
+
+/** Runs `fn` over `items` with at most `size` at once, keeping the order of results. */
+async function inPool<T, R>(items: T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+  return results;
+}
+
