@@ -1,0 +1,172 @@
+/**
+ * @module merge/read-tree
+ * Reads a directory that someone else can write (a customer's config dir; refit runs as
+ * root) without being tricked into reading or blocking on anything outside it.
+ *
+ * Node has no openat(2), so every lookup goes through /proc/self/fd/<dir fd>/<name>: the kernel
+ * resolves the descriptor of the directory already opened, not a path the customer could swap
+ * for a link mid-walk. Each entry is lstat'ed, then opened with O_NOFOLLOW|O_NONBLOCK and the
+ * opened object fstat'ed: it must be what lstat saw (same dev/ino), a regular file with one
+ * link, under the size cap. Links are kept as links (their text is copied, never followed);
+ * everything else is refused and reported.
+ */
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
+import { RefitError } from '../errors.js';
+import { withDefaults, type TreeLimits } from './limits.js';
+import { emptyTree, keptMode, refuseEscapingLinks, setidRefusal, type Tree } from './tree.js';
+
+const OPEN_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const OPEN_FILE = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/** Reads `root` into memory. The root itself must be a real directory, not a link to one. */
+export async function readTreeSafely(root: string, limits: Partial<TreeLimits> = {}): Promise<Tree> {
+  const walker = new Walker(withDefaults(limits), root);
+  let handle: FileHandle;
+  try {
+    // A trailing slash would make the kernel follow a link despite O_NOFOLLOW.
+    handle = await open(root.replace(/(.)\/+$/, '$1'), OPEN_DIR);
+  } catch (err) {
+    throw rootError(root, err);
+  }
+  try {
+    const st = await handle.stat();
+    walker.tree.root = { mode: keptMode('dir', st.mode), uid: st.uid, gid: st.gid };
+    await walker.walk(handle, '', 1);
+  } finally {
+    await handle.close();
+  }
+  refuseEscapingLinks(walker.tree);
+  return walker.tree;
+}
+
+class Walker {
+  readonly tree = emptyTree();
+  private entries = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly limits: TreeLimits,
+    private readonly root: string,
+  ) {}
+
+  async walk(dir: FileHandle, rel: string, depth: number): Promise<void> {
+    const at = `/proc/self/fd/${dir.fd}`;
+    const names = (await readdir(at, { encoding: 'buffer' })).sort(Buffer.compare);
+    for (const raw of names) {
+      const name = raw.toString('utf8');
+      const path = rel ? `${rel}/${name}` : name;
+      if (!Buffer.from(name, 'utf8').equals(raw)) {
+        this.refuse(path, 'name is not valid UTF-8');
+        continue;
+      }
+      if (++this.entries > this.limits.maxEntries) {
+        throw new RefitError('unsafe-path', `${this.root} has more than ${this.limits.maxEntries} entries`, 'a config dir this large is not a config dir; clean it up or raise the limit');
+      }
+      const child = Buffer.concat([Buffer.from(`${at}/`), raw]);
+      await this.entry(child, path, depth);
+    }
+  }
+
+  private async entry(at: Buffer, path: string, depth: number): Promise<void> {
+    let st: Stats;
+    try {
+      st = await lstat(at);
+    } catch (err) {
+      return this.refuse(path, `vanished while being read (${(err as NodeJS.ErrnoException).code})`);
+    }
+    const owner = { uid: st.uid, gid: st.gid };
+    if (st.isSymbolicLink()) {
+      const target = await readlink(at, { encoding: 'buffer' }).catch(() => null);
+      if (target === null) return this.refuse(path, 'symlink vanished while being read');
+      const text = target.toString('utf8');
+      if (!Buffer.from(text, 'utf8').equals(target)) return this.refuse(path, 'symlink target is not valid UTF-8');
+      this.tree.nodes.set(path, { kind: 'symlink', target: text, ...owner });
+      return;
+    }
+    const setid = setidRefusal(st.isDirectory() ? 'dir' : 'file', st.mode);
+    if (setid) return this.refuse(path, setid);
+    if (st.isDirectory()) {
+      if (depth > this.limits.maxDepth) return this.refuse(path, `nested deeper than ${this.limits.maxDepth} directories`);
+      const handle = await this.openSame(at, OPEN_DIR, st, path);
+      if (!handle) return;
+      try {
+        this.tree.nodes.set(path, { kind: 'dir', mode: keptMode('dir', st.mode), ...owner });
+        await this.walk(handle, path, depth + 1);
+      } finally {
+        await handle.close();
+      }
+      return;
+    }
+    if (!st.isFile()) return this.refuse(path, `is a ${kindOf(st)}`);
+    if (st.nlink !== 1) return this.refuse(path, `has ${st.nlink} hard links; one may be a file outside the config dir`);
+    if (st.size > this.limits.maxFileBytes) return this.refuse(path, `file of ${st.size} bytes is over the ${this.limits.maxFileBytes}-byte limit`);
+    const handle = await this.openSame(at, OPEN_FILE, st, path);
+    if (!handle) return;
+    try {
+      const data = await readCapped(handle, this.limits.maxFileBytes);
+      if (!data) return this.refuse(path, `file grew over the ${this.limits.maxFileBytes}-byte limit while being read`);
+      this.bytes += data.length;
+      if (this.bytes > this.limits.maxTotalBytes) {
+        throw new RefitError('unsafe-path', `${this.root} holds more than ${this.limits.maxTotalBytes} bytes`, 'a config dir this large is not a config dir; clean it up or raise the limit');
+      }
+      this.tree.nodes.set(path, { kind: 'file', mode: keptMode('file', st.mode), ...owner, data });
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Opens the entry and checks that what was opened is what lstat saw; null (refused) otherwise. */
+  private async openSame(at: Buffer, flags: number, seen: Stats, path: string): Promise<FileHandle | null> {
+    let handle: FileHandle;
+    try {
+      handle = await open(at, flags);
+    } catch (err) {
+      this.refuse(path, `changed while being read (${(err as NodeJS.ErrnoException).code})`);
+      return null;
+    }
+    const st = await handle.stat();
+    const same = st.dev === seen.dev && st.ino === seen.ino && (st.mode & constants.S_IFMT) === (seen.mode & constants.S_IFMT);
+    const why = !same ? 'was replaced while being read' : st.isFile() && st.nlink !== 1 ? `has ${st.nlink} hard links; one may be a file outside the config dir` : setidRefusal(st.isDirectory() ? 'dir' : 'file', st.mode);
+    if (why) {
+      await handle.close();
+      this.refuse(path, why);
+      return null;
+    }
+    return handle;
+  }
+
+  private refuse(path: string, reason: string): void {
+    this.tree.refused.push({ path, reason });
+  }
+}
+
+/** The whole file, or null if it holds more than `max` bytes (it may grow while we read). */
+async function readCapped(handle: FileHandle, max: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(Math.min(max + 1 - total, 1024 * 1024));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+    if (bytesRead === 0) return Buffer.concat(chunks, total);
+    chunks.push(buf.subarray(0, bytesRead));
+    total += bytesRead;
+    if (total > max) return null;
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  return 'special file';
+}
+
+function rootError(root: string, err: unknown): RefitError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new RefitError('usage', `${root} does not exist`, 'give an existing config directory');
+  if (code === 'ENOTDIR') return new RefitError('usage', `${root} is not a directory`, 'give a config directory');
+  if (code === 'ELOOP') return new RefitError('unsafe-path', `${root} is a symlink; refit reads config dirs only at their real path`, `use the path it points to: realpath ${root}`);
+  return new RefitError('unsafe-path', `cannot open ${root}: ${(err as Error).message}`, undefined, { cause: err });
+}
