@@ -1,0 +1,59 @@
+/**
+ * @module report/text
+ * Pass and container reports as text for operators: the outcome of every container on one
+ * line, then what matters about it: config outcomes (with the upstream changes the customer's
+ * edits overrode), health attempts, drains, notes, step timings.
+ */
+import { renderVerdict } from '../health/render.js';
+import type { ContainerReport, PassReport } from '../maintenance/report.js';
+
+const MARK: Record<ContainerReport['result'], string> = {
+  updated: 'updated',
+  current: 'current',
+  planned: 'planned',
+  skipped: 'skipped',
+  'rolled-back': 'ROLLED BACK',
+  failed: 'FAILED',
+};
+
+export function renderPass(p: PassReport, opts: { verbose?: boolean } = {}): string[] {
+  const lines: string[] = [];
+  if (p.recovered.length) {
+    lines.push(`recovered ${p.recovered.length} maintenance(s) a crash had left unfinished:`);
+    for (const r of p.recovered) lines.push(...renderContainer(r, opts).map((l) => `  ${l}`));
+  }
+  if (!p.containers.length) lines.push('no managed container on this host');
+  for (const r of p.containers) lines.push(...renderContainer(r, opts));
+  lines.push(summaryLine(p));
+  return lines;
+}
+
+export function summaryLine(p: Pick<PassReport, 'containers' | 'runId' | 'kind'>): string {
+  const counts = new Map<string, number>();
+  for (const r of p.containers) counts.set(r.result, (counts.get(r.result) ?? 0) + 1);
+  const parts = [...counts].map(([k, n]) => `${n} ${k}`);
+  return `${p.kind} #${p.runId}: ${parts.length ? parts.join(', ') : 'nothing to do'}`;
+}
+
+export function renderContainer(r: ContainerReport, opts: { verbose?: boolean } = {}): string[] {
+  const to = r.to && r.to.reference !== r.from.reference ? ` -> ${r.to.reference}` : r.to?.digest ? ` (new digest ${r.to.digest.slice(0, 19)})` : '';
+  const lines = [`${MARK[r.result]}  ${r.container}  ${r.from.reference}${to}${r.durationMs ? `  ${(r.durationMs / 1000).toFixed(1)} s` : ''}`];
+  const detail = (s: string) => lines.push(`    ${s}`);
+  if (r.result !== 'updated' && r.result !== 'current') detail(r.reason);
+  if (r.merge) {
+    for (const f of r.merge.files) {
+      if (f.outcome === 'unchanged' && !opts.verbose) continue;
+      detail(`config ${f.path}: ${f.outcome}${f.conflicts ? ` (customer won ${f.conflicts} conflicting hunk${f.conflicts === 1 ? '' : 's'})` : ''}${f.note ? ` - ${f.note}` : ''}`);
+    }
+    for (const x of r.merge.refused) detail(`config ${x.path}: refused, ${x.reason}`);
+  }
+  for (const [who, v] of [['shadow', r.health.shadow], ['original', r.health.original]] as const) {
+    if (!v) continue;
+    if (opts.verbose || !v.healthy) renderVerdict(v).forEach((l, i) => detail(i === 0 ? `health of the ${who}: ${l}` : l));
+    else detail(`health of the ${who}: ${renderVerdict(v)[0]}`);
+  }
+  for (const d of r.drains) detail(`drained ${d.server} in ${d.result.waitedMs} ms${d.result.drained ? '' : ` (bound hit, ${d.result.remainingSessions} in flight)`}`);
+  for (const n of r.notes) detail(`note: ${n}`);
+  if (opts.verbose) for (const s of r.steps) detail(`step ${s.step}: ${s.outcome} in ${Math.round(s.ms)} ms${s.error ? ` (${s.error})` : ''}`);
+  return lines;
+}
