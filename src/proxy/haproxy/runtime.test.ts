@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { parseShowStat, stateOf } from './runtime.js';
+
+// Trimmed from a real HAProxy 2.6 `show stat` answer.
+const CSV = `# pxname,svname,qcur,qmax,scur,smax,slim,stot,status,weight,addr
+http,FRONTEND,,,3,5,,,OPEN,,
+site_shop.web,shop-web-1,0,0,2,4,,9,no check,1,172.20.0.5:80
+site_shop.web,shop-web-2,1,1,0,1,,3,DRAIN,1,172.20.0.6:8080
+site_shop.web,shop-web-3,0,0,0,0,,0,MAINT,1,172.20.0.7:80
+site_shop.web,BACKEND,0,0,2,4,,12,UP,1,
+
+`;
+
+describe('parseShowStat', () => {
+  it('gives one row per server with state and in-flight sessions (current + queued)', () => {
+    expect(parseShowStat(CSV)).toEqual([
+      { backend: 'site_shop.web', name: 'shop-web-1', ip: '172.20.0.5', port: 80, state: 'ready', sessions: 2 },
+      { backend: 'site_shop.web', name: 'shop-web-2', ip: '172.20.0.6', port: 8080, state: 'drain', sessions: 1 },
+      { backend: 'site_shop.web', name: 'shop-web-3', ip: '172.20.0.7', port: 80, state: 'maint', sessions: 0 },
+    ]);
+  });
+
+  it('an error answer has no rows', () => {
+    expect(parseShowStat('No such proxy.\n')).toEqual([]);
+  });
+
+  it('reads every status HAProxy uses', () => {
+    expect(['UP', 'no check', 'UP 1/3', 'DOWN'].map(stateOf)).toEqual(['ready', 'ready', 'ready', 'ready']);
+    expect(['MAINT', 'MAINT (via b/s)', 'DRAIN', 'DRAIN (agent)'].map(stateOf)).toEqual(['maint', 'maint', 'drain', 'drain']);
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { parseProcStat, serial, waitFor } from './process.js';
+
+describe('parseProcStat', () => {
+  it('reads pid, state and parent even when the name holds spaces and parentheses', () => {
+    expect(parseProcStat('4242 (nginx: worker (x)) S 4200 4200 4200 0 -1')).toEqual({ pid: 4242, state: 'S', ppid: 4200 });
+    expect(parseProcStat('garbage')).toBeNull();
+  });
+});
+
+describe('waitFor', () => {
+  it('returns the first defined value, or undefined after the deadline', async () => {
+    let n = 0;
+    expect(await waitFor(() => (++n >= 3 ? n : undefined), 5_000, 1)).toBe(3);
+    expect(await waitFor(() => undefined, 20, 5)).toBeUndefined();
+  });
+});
+
+describe('serial', () => {
+  it('runs one function at a time in call order, and a failure does not block the next', async () => {
+    const run = serial();
+    const log: string[] = [];
+    const slow = run(async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      log.push('first');
+    });
+    const failing = run(async () => {
+      log.push('second');
+      throw new Error('boom');
+    });
+    const third = run(async () => log.push('third'));
+    await slow;
+    await expect(failing).rejects.toThrow('boom');
+    await third;
+    expect(log).toEqual(['first', 'second', 'third']);
+  });
+});
