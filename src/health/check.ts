@@ -66,6 +66,8 @@ async function runAttempt(number: number, target: HealthTarget, maxRedirects: nu
   const first = chain.requests[0]!;
   const judged = chain.kind === 'answer' ? (endpoint === 'custom' ? judgeCustom(chain) : judgeDefault(chain.status)) : { passed: false as const, reason: chain.reason };
   const last = chain.requests[chain.requests.length - 1]!;
+  // What was asked, and where the redirects led, so the reason stands on its own in a report.
+  const asked = `GET ${first.path} (Host ${first.host})${chain.redirects.length ? ` via ${chain.redirects.join(' -> ')}` : ''}`;
   const attempt: Attempt = {
     number,
     passed: judged.passed,
@@ -75,10 +77,10 @@ async function runAttempt(number: number, target: HealthTarget, maxRedirects: nu
     status: last.status,
     redirects: chain.redirects,
     durationMs: Math.round(performance.now() - started),
-    ...(judged.passed ? {} : { reason: `GET ${first.path} (Host ${first.host}) ${judged.reason}` }),
+    ...(judged.passed ? {} : { reason: `${asked} ${judged.reason}` }),
     requests,
   };
-  return chain.kind === 'foreign' ? { attempt, foreign: `GET ${first.path} (Host ${first.host}) ${chain.reason}` } : { attempt };
+  return chain.kind === 'foreign' ? { attempt, foreign: `${asked} ${chain.reason}` } : { attempt };
 }
 
 function giveUpReason(attempts: Attempt[], options: HealthOptions): string {
