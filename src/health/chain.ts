@@ -45,11 +45,11 @@ export async function followChain(target: HealthTarget, start: ChainPosition, ma
         reason: `${request.status} redirect to ${next.url}: ${next.host} is not one of the site's hosts (${own}); following it would check another site, so the check fails without further attempts`,
       };
     }
-    walked.redirects.push(next.url);
-    if (seen.has(key(next.next))) return { ...walked, kind: 'failed', reason: `redirect loop: ${next.url} was already requested in this chain` };
-    if (walked.redirects.length > maxRedirects) {
-      return { ...walked, kind: 'failed', reason: `more than ${maxRedirects} redirects (health.maxRedirects); last to ${next.url}` };
+    if (seen.has(key(next.next))) return { ...walked, kind: 'failed', reason: `${request.status} redirect loop: back to ${next.url}, already requested in this chain` };
+    if (walked.redirects.length >= maxRedirects) {
+      return { ...walked, kind: 'failed', reason: `${request.status} redirect to ${next.url} would be hop ${maxRedirects + 1}, over health.maxRedirects (${maxRedirects})` };
     }
+    walked.redirects.push(next.url);
     at = next.next;
   }
 }

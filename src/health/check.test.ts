@@ -149,13 +149,20 @@ describe('the default endpoint (custom one answers 404)', () => {
     const v = await checkHealth(target(loop.port), opts({ attempts: 2 }));
     expect(v.healthy).toBe(false);
     expect(v.attempts).toHaveLength(2);
-    expect(v.attempts[0]!.reason).toMatch(/redirect loop: http:\/\/a\.example\/ was already requested/);
+    expect(v.attempts[0]!.reason).toMatch(/301 redirect loop: back to http:\/\/a\.example\/, already requested/);
 
     let n = 0;
     const endless = await app((req, res) => (req.url === '/refit/health' ? send(res, 404) : redirect(res, 302, `/step${++n}`)));
     const w = await checkHealth(target(endless.port), opts({ attempts: 1, maxRedirects: 3 }));
-    expect(w.attempts[0]!.reason).toMatch(/more than 3 redirects/);
+    expect(w.attempts[0]!.reason).toMatch(/redirect to http:\/\/a\.example\/step4 would be hop 4, over health\.maxRedirects \(3\)/);
     expect(w.attempts[0]!.requests.filter((r) => r.path !== '/refit/health')).toHaveLength(4);
+  });
+
+  it('an app that ignores X-Forwarded-Proto and keeps redirecting to https is caught as a loop', async () => {
+    const { port, seen } = await app((req, res) => (req.url === '/refit/health' ? send(res, 404) : redirect(res, 301, `https://${req.headers.host}/`)));
+    const v = await checkHealth(target(port), opts({ attempts: 1 }));
+    expect(v.attempts[0]!.reason).toBe('GET / (Host a.example) via https://a.example/ 301 redirect loop: back to https://a.example/, already requested in this chain');
+    expect(seen.filter((s) => s.path === '/')).toHaveLength(2);
   });
 
   it('a redirect without Location fails the attempt', async () => {
