@@ -7,9 +7,8 @@
 import type { Engine } from '../docker/engine.js';
 import { engineError } from '../docker/engine.js';
 import { RefitError } from '../errors.js';
-import { ImageTreeBuilder } from './image-tree.js';
+import { imageTreeFromTar } from './image-tree.js';
 import { withDefaults, type TreeLimits } from './limits.js';
-import { readTar } from './tar.js';
 import { emptyTree, type Tree } from './tree.js';
 import { writeTree } from './write-tree.js';
 
@@ -70,12 +69,12 @@ async function readImageTree(engine: Engine, image: string, containerPath: strin
       }
       throw engineError(`read ${containerPath} from image ${image}`, err);
     }
-    const builder = new ImageTreeBuilder(limits, containerPath);
-    const source = stream as AsyncIterable<Buffer>;
-    for await (const entry of readTar(source, { maxEntryBytes: limits.maxFileBytes, maxArchiveBytes: limits.maxTotalBytes * 2 + 64 * 1024 * 1024 })) {
-      builder.add(entry);
+    try {
+      return await imageTreeFromTar(stream as AsyncIterable<Buffer>, containerPath, limits);
+    } finally {
+      // Stop the transfer if the tree was rejected half way.
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
     }
-    return builder.finish();
   } finally {
     await container.remove({ force: true, v: true }).catch(() => undefined);
   }

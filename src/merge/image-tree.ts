@@ -7,8 +7,17 @@
 import { posix } from 'node:path';
 import { RefitError } from '../errors.js';
 import type { TreeLimits } from './limits.js';
-import type { TarEntry } from './tar.js';
+import { readTar, type TarEntry } from './tar.js';
 import { emptyTree, isWithin, keptMode, normalizeName, parentOf, refuseEscapingLinks, setidRefusal, type Tree } from './tree.js';
+
+/** Reads a tar stream of the tree at `containerPath` (entries named `./...`) into a Tree. */
+export async function imageTreeFromTar(source: AsyncIterable<Buffer | Uint8Array | string>, containerPath: string, limits: TreeLimits): Promise<Tree> {
+  const builder = new ImageTreeBuilder(limits, containerPath);
+  // Oversize files are skipped, not held, but still cross the wire: bound the stream as well.
+  const maxArchiveBytes = limits.maxTotalBytes * 2 + 64 * 1024 * 1024;
+  for await (const entry of readTar(source, { maxEntryBytes: limits.maxFileBytes, maxArchiveBytes })) builder.add(entry);
+  return builder.finish();
+}
 
 export class ImageTreeBuilder {
   private readonly tree = emptyTree();

@@ -170,7 +170,7 @@ class Planner {
         continue;
       }
       const mine = top({ b: qb, c: qc, l: ql });
-      const outcome = outcomeOfChoice(chosen, qb, mine);
+      const outcome = outcomeOfChoice(chosen, qb, mine, chosen === 'customer' ? ql : qc);
       if (!outcome) continue;
       const conflict = k === i && customerChanged && latestChanged && !this.subtreeSame('customer', 'latest', i, end);
       const item = this.push(q, conflict ? (c ? 'conflict' : 'kept-deleted') : outcome, mine ?? qb ?? qc ?? ql!, { b: qb, c: qc, l: ql }, k === i ? rootNote : undefined);
@@ -260,9 +260,9 @@ class Planner {
   }
 }
 
-/** The outcome of taking `mine` (the chosen side's node) where base had `base`; null if nothing to report. */
-function outcomeOfChoice(chosen: Chosen, base: Node, mine: Node): Outcome | null {
-  if (!mine) return base ? (chosen === 'customer' ? 'kept-deleted' : 'deleted') : null;
+/** The outcome of taking `mine` (the chosen side's node) where base had `base` and the other side `other`; null if no side has it. */
+function outcomeOfChoice(chosen: Chosen, base: Node, mine: Node, other: Node): Outcome | null {
+  if (!mine) return base || other ? (chosen === 'customer' ? 'kept-deleted' : 'deleted') : null;
   if (!base) return chosen === 'customer' ? 'kept-customer' : 'added';
   if (sameContent(base, mine)) return 'unchanged';
   return chosen === 'customer' ? 'kept-customer' : 'took-latest';
