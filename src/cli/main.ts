@@ -12,6 +12,7 @@ import { checkCommand } from './commands/check.js';
 import { healthCommand } from './commands/health.js';
 import { statusCommand } from './commands/status.js';
 import { mergeCommand } from './commands/merge.js';
+import { proxyCommand } from './commands/proxy.js';
 
 export function buildProgram(): Command {
   const program = new Command('refit')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   program.addCommand(mergeCommand());
   program.addCommand(healthCommand());
   program.addCommand(checkCommand());
+  program.addCommand(proxyCommand());
   // Every command and subcommand exits through run() below instead of process.exit.
   const override = (cmd: Command) => {
     cmd.exitOverride();
