@@ -14,18 +14,19 @@ import { printJson, printLines, table } from '../output.js';
 export function checkCommand(): Command {
   return new Command('check')
     .description('show which managed containers have a newer image under their refit.policy (changes nothing)')
-    .option('--container <name>', 'check only this container (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--container <name>', 'check only this container (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--json', 'print the result as JSON (shape in docs/update-detection.md)')
     .addHelpText('after', '\nExamples:\n  refit check\n  refit check --container shop-web-1 --json | jq ".containers[] | select(.status == \\"update\\")"')
-    .action(async (opts: { container: string[] }, cmd: Command) => {
+    .action(async (opts: { container?: string[] }, cmd: Command) => {
       const ctx = contextOf(cmd);
+      const wanted = opts.container ?? [];
       const found = await discoverSites(ctx.engine(), ctx.config.images, ctx.config.health.path);
-      const unknown = opts.container.filter((n) => !found.sites.some((s) => s.name === n));
+      const unknown = wanted.filter((n) => !found.sites.some((s) => s.name === n));
       if (unknown.length) {
         const why = unknown.map((n) => found.unmanaged.find((u) => u.name === n)?.reason ?? 'no managed container has that name');
         throw new RefitError('usage', `--container ${unknown.map((n, i) => `${n}: ${why[i]}`).join('; ')}`, 'run `refit status` to list the managed containers');
       }
-      const sites = opts.container.length ? found.sites.filter((s) => opts.container.includes(s.name)) : found.sites;
+      const sites = wanted.length ? found.sites.filter((s) => wanted.includes(s.name)) : found.sites;
       const containers = await checkUpdates(sites, { engine: ctx.engine(), config: ctx.config.registry });
       const summary = summarize(containers);
       if (ctx.json) printJson({ summary, containers });
