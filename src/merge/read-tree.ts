@@ -23,11 +23,12 @@ const OPEN_FILE = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLO
 export async function readTreeSafely(root: string, limits: Partial<TreeLimits> = {}): Promise<Tree> {
   const walker = new Walker(withDefaults(limits), root);
   let handle: FileHandle;
+  // A trailing slash would make the kernel follow a link despite O_NOFOLLOW.
+  const path = root.replace(/(.)\/+$/, '$1');
   try {
-    // A trailing slash would make the kernel follow a link despite O_NOFOLLOW.
-    handle = await open(root.replace(/(.)\/+$/, '$1'), OPEN_DIR);
+    handle = await open(path, OPEN_DIR);
   } catch (err) {
-    throw rootError(root, err);
+    throw rootError(root, err, await lstat(path).catch(() => null));
   }
   try {
     const st = await handle.stat();
@@ -163,10 +164,10 @@ function kindOf(st: Stats): string {
   return 'special file';
 }
 
-function rootError(root: string, err: unknown): RefitError {
+function rootError(root: string, err: unknown, st: Stats | null): RefitError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new RefitError('usage', `${root} does not exist`, 'give an existing config directory');
+  if (code === 'ELOOP' || st?.isSymbolicLink()) return new RefitError('unsafe-path', `${root} is a symlink; refit reads config dirs only at their real path`, `use the path it points to: realpath ${root}`);
   if (code === 'ENOTDIR') return new RefitError('usage', `${root} is not a directory`, 'give a config directory');
-  if (code === 'ELOOP') return new RefitError('unsafe-path', `${root} is a symlink; refit reads config dirs only at their real path`, `use the path it points to: realpath ${root}`);
   return new RefitError('unsafe-path', `cannot open ${root}: ${(err as Error).message}`, undefined, { cause: err });
 }
