@@ -6,7 +6,9 @@
  */
 import type { HealthTarget, Verdict } from '../health/types.js';
 import type { DrainResult, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../proxy/types.js';
-import type { Endpoint, MergeSummary, ShadowRequest, World } from './world.js';
+import type { MergeReport } from '../merge/report.js';
+import { summarize } from '../merge/report.js';
+import type { Endpoint, ShadowRequest, World } from './world.js';
 
 interface FakeContainer {
   id: string;
@@ -120,9 +122,10 @@ export class FakeWorld implements World {
     this.call(`extract ${image}`);
     return { refused: [] };
   }
-  async mergeConfigs(): Promise<MergeSummary> {
+  async mergeConfigs(dirs: { base: string; latest: string; customer: string; out: string }): Promise<MergeReport> {
     this.call('merge');
-    return { files: [{ path: 'site.conf', outcome: 'merged' }], conflicts: 0, refused: [] };
+    const items: MergeReport['items'] = [{ path: 'site.conf', kind: 'file', outcome: 'merged' }];
+    return { ...dirs, items, refused: [], notes: [], summary: summarize(items) };
   }
   async backupConfigs(_dir: string, dest: string) {
     this.call('backup');

@@ -6,7 +6,7 @@
 import type { Verdict } from '../health/types.js';
 import type { DrainResult } from '../proxy/types.js';
 import type { StepTiming } from './runner.js';
-import type { MergeSummary } from './world.js';
+import type { MergeReport } from '../merge/report.js';
 
 export type ContainerResult = 'updated' | 'rolled-back' | 'failed' | 'skipped' | 'current' | 'planned';
 
@@ -20,7 +20,7 @@ export interface ContainerReport {
   from: { reference: string; imageId: string };
   to: { reference: string; digest: string | null; imageId?: string } | null;
   steps: StepTiming[];
-  merge: MergeSummary | null;
+  merge: MergeReport | null;
   health: { shadow: Verdict | null; original: Verdict | null };
   drains: { server: string; result: DrainResult }[];
   notes: string[];

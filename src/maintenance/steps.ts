@@ -10,7 +10,8 @@ import type { StepName } from '../journal/steps.js';
 import type { DrainResult, Upstream } from '../proxy/types.js';
 import type { MaintenancePlan } from './plan.js';
 import type { Step } from './runner.js';
-import type { Endpoint, MergeSummary, World } from './world.js';
+import type { MergeReport } from '../merge/report.js';
+import type { Endpoint, World } from './world.js';
 
 export interface MaintenanceCtx {
   plan: MaintenancePlan;
@@ -20,7 +21,7 @@ export interface MaintenanceCtx {
   seen: {
     newImageId?: string;
     stockRefused?: { path: string; reason: string }[];
-    merge?: MergeSummary;
+    merge?: MergeReport;
     shadowHealth?: Verdict;
     originalHealth?: Verdict;
     drains: { server: string; result: DrainResult }[];
@@ -107,7 +108,7 @@ const merge: MStep = {
     const { plan, world } = ctx;
     if (!plan.site.config) return { skipped: 'the site has no refit.config' };
     ctx.seen.merge = await world.mergeConfigs({ base: plan.paths.base, latest: plan.paths.latest, customer: plan.site.config.hostPath, out: plan.paths.merged });
-    return { files: ctx.seen.merge.files.length, conflicts: ctx.seen.merge.conflicts, refused: ctx.seen.merge.refused.length };
+    return ctx.seen.merge.summary;
   },
   undo: async () => undefined, // inside scratch
 };

@@ -6,6 +6,7 @@
  * against real-world.ts.
  */
 import type { Verdict, HealthTarget } from '../health/types.js';
+import type { MergeReport } from '../merge/report.js';
 import type { DrainResult, ProxyAdapter } from '../proxy/types.js';
 
 /** A container as traffic reaches it. */
@@ -16,12 +17,6 @@ export interface Endpoint {
   ip: string;
 }
 
-/** What the merge step reports (a summary; the full per-file report goes into the maintenance report). */
-export interface MergeSummary {
-  files: { path: string; outcome: string; conflicts?: number; note?: string }[];
-  conflicts: number;
-  refused: { path: string; reason: string }[];
-}
 
 export interface World {
   // Images
@@ -34,7 +29,7 @@ export interface World {
   makePrivateDir(path: string): Promise<void>;
   removeDir(path: string): Promise<void>;
   extractConfigs(image: string, containerPath: string, dest: string): Promise<{ refused: { path: string; reason: string }[] }>;
-  mergeConfigs(dirs: { base: string; latest: string; customer: string; out: string }): Promise<MergeSummary>;
+  mergeConfigs(dirs: { base: string; latest: string; customer: string; out: string }): Promise<MergeReport>;
   backupConfigs(customerDir: string, dest: string): Promise<void>;
   pruneBackups(siteBackupsDir: string, keep: number): Promise<void>;
   installConfigs(customerDir: string, mergedDir: string, maintenanceId: string): Promise<void>;

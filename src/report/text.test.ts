@@ -12,12 +12,17 @@ const updated: ContainerReport = {
   to: { reference: 'web:1.1.0', digest: null },
   steps: [{ step: 'pull', ms: 12.4, outcome: 'done' }],
   merge: {
-    files: [
-      { path: 'site.conf', outcome: 'conflict', conflicts: 2 },
-      { path: 'httpd.conf', outcome: 'unchanged' },
+    base: '/s/base',
+    latest: '/s/latest',
+    customer: '/srv/conf',
+    out: '/s/merged',
+    items: [
+      { path: 'site.conf', kind: 'file', outcome: 'conflict', conflicts: 2, overridden: [{ line: 3, customer: 'workers=8\n', upstream: 'workers=4\n' }] },
+      { path: 'httpd.conf', kind: 'file', outcome: 'unchanged' },
     ],
-    conflicts: 2,
-    refused: [{ path: 'evil', reason: 'symlink out of the tree' }],
+    refused: [{ side: 'latest', path: 'evil', reason: 'symlink out of the tree' } as never],
+    notes: [],
+    summary: { unchanged: 1, 'took-latest': 0, 'kept-customer': 0, merged: 0, conflict: 1, added: 0, deleted: 0, 'kept-deleted': 0, refused: 0 },
   },
   health: { shadow: { healthy: true, attempts: [] }, original: null },
   drains: [{ server: 'shop-web-1', result: { drained: false, waitedMs: 30000, remainingSessions: 1 } }],
@@ -29,15 +34,16 @@ describe('report text', () => {
   it('shows the outcome line and what matters', () => {
     const lines = renderContainer(updated);
     expect(lines[0]).toBe('updated  shop-web-1  web:1.0.0 -> web:1.1.0  4.2 s');
-    expect(lines).toContain('    config site.conf: conflict (customer won 2 conflicting hunks)');
-    expect(lines.join('\n')).not.toContain('httpd.conf');
-    expect(lines).toContain('    config evil: refused, symlink out of the tree');
+    const text = lines.join('\n');
+    expect(text).toMatch(/configs:\n +conflict +site\.conf \(you won 2 conflicting hunks\)\n +at line 3, upstream wanted:\n +\| workers=4/);
+    expect(text).not.toContain('httpd.conf');
+    expect(text).toMatch(/refused +evil in latest: symlink out of the tree/);
     expect(lines).toContain('    drained shop-web-1 in 30000 ms (bound hit, 1 in flight)');
-    expect(renderContainer(updated, { verbose: true }).join('\n')).toMatch(/httpd\.conf: unchanged[\s\S]*step pull: done in 12 ms/);
+    expect(renderContainer(updated, { verbose: true }).join('\n')).toMatch(/step pull: done in 12 ms/);
   });
 
   it('says why a container was rolled back and sums up the pass', () => {
-    const rolled: ContainerReport = { ...updated, container: 'blog-web-1', result: 'rolled-back', reason: 'rolled back: shadow-health: unhealthy', merge: null, drains: [], notes: [] };
+    const rolled: ContainerReport = { ...updated, container: 'blog-web-1', result: 'rolled-back', reason: 'rolled back: shadow-health: unhealthy', merge: null, drains: [], notes: [] } as ContainerReport;
     const pass: PassReport = { runId: 7, kind: 'run', startedAt: '', finishedAt: '', recovered: [], containers: [updated, rolled], ok: false };
     const lines = renderPass(pass);
     expect(lines).toContain('ROLLED BACK  blog-web-1  web:1.0.0 -> web:1.1.0  4.2 s');

@@ -5,6 +5,7 @@
  * edits overrode), health attempts, drains, notes, step timings.
  */
 import { renderVerdict } from '../health/render.js';
+import { renderMergeText } from '../merge/report.js';
 import type { ContainerReport, PassReport } from '../maintenance/report.js';
 
 const MARK: Record<ContainerReport['result'], string> = {
@@ -40,12 +41,10 @@ export function renderContainer(r: ContainerReport, opts: { verbose?: boolean } 
   const lines = [`${MARK[r.result]}  ${r.container}  ${r.from.reference}${to}${r.durationMs ? `  ${(r.durationMs / 1000).toFixed(1)} s` : ''}`];
   const detail = (s: string) => lines.push(`    ${s}`);
   if (r.result !== 'updated' && r.result !== 'current') detail(r.reason);
+  // The merge's own rendering, without its header (the paths are refit's scratch dirs).
   if (r.merge) {
-    for (const f of r.merge.files) {
-      if (f.outcome === 'unchanged' && !opts.verbose) continue;
-      detail(`config ${f.path}: ${f.outcome}${f.conflicts ? ` (customer won ${f.conflicts} conflicting hunk${f.conflicts === 1 ? '' : 's'})` : ''}${f.note ? ` - ${f.note}` : ''}`);
-    }
-    for (const x of r.merge.refused) detail(`config ${x.path}: refused, ${x.reason}`);
+    detail('configs:');
+    renderMergeText(r.merge).slice(1).forEach(detail);
   }
   for (const [who, v] of [['shadow', r.health.shadow], ['original', r.health.original]] as const) {
     if (!v) continue;
