@@ -6,7 +6,7 @@
  * a killed run left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +26,8 @@ export interface RegistryOptions {
 export interface RunningRegistry {
   host: string;
   options: RegistryOptions;
-  /** Lines of the registry's log (access log included). */
-  log: string[];
+  /** Lines of the registry's log so far (access log included). */
+  log(): string[];
   stop(): Promise<void>;
 }
 
@@ -56,11 +56,15 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     ...(options.htpasswd ? [`auth: { htpasswd: { realm: refit-test, path: ${options.htpasswd} } }`] : []),
     '',
   ].join('\n'));
-  const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The log goes to a file, not a pipe: tests block the event loop in execFileSync (docker
+  // push), and a full pipe would stall the registry mid-request.
+  const logFile = `${configFile}.log`;
+  const fd = openSync(logFile, 'a');
+  const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
   const pidFile = join(PID_DIR, `${child.pid}`);
   writeFileSync(pidFile, configFile);
-  const log: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (b: Buffer) => log.push(...b.toString().split('\n').filter(Boolean)));
+  const log = () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
   const host = `127.0.0.1:${options.port}`;
   await waitReady(child, host, Boolean(options.tls), log);
   return {
@@ -74,11 +78,11 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   };
 }
 
-async function waitReady(child: ChildProcess, host: string, tls: boolean, log: string[]): Promise<void> {
+async function waitReady(child: ChildProcess, host: string, tls: boolean, log: () => string[]): Promise<void> {
   const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
   try {
     for (let i = 0; i < 100; i++) {
-      if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${log.slice(-5).join(' | ')}`);
+      if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${log().slice(-5).join(' | ')}`);
       try {
         const res = await request(`${tls ? 'https' : 'http'}://${host}/v2/`, { dispatcher, headersTimeout: 1000 });
         await res.body.dump();
@@ -87,7 +91,7 @@ async function waitReady(child: ChildProcess, host: string, tls: boolean, log: s
         await sleep(100);
       }
     }
-    throw new Error(`docker-registry on ${host} did not answer within 10 s: ${log.slice(-5).join(' | ')}`);
+    throw new Error(`docker-registry on ${host} did not answer within 10 s: ${log().slice(-5).join(' | ')}`);
   } finally {
     await dispatcher.close();
   }
