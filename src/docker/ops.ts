@@ -1,0 +1,78 @@
+/**
+ * @module docker/ops
+ * The few engine operations the maintenance needs beyond discovery: where a container is
+ * reachable, moving a tag, running a hook command inside a container.
+ */
+import { PassThrough } from 'node:stream';
+import { RefitError } from '../errors.js';
+import { engineError, type Engine } from './engine.js';
+
+export interface ContainerEndpoint {
+  name: string;
+  id: string;
+  imageId: string;
+  /** IP on the container's first network (by name) that has one; "" when none. */
+  ip: string;
+  running: boolean;
+}
+
+export async function endpointOf(engine: Engine, name: string): Promise<ContainerEndpoint | null> {
+  let info;
+  try {
+    info = await engine.api.getContainer(name).inspect();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null;
+    throw engineError(`inspect container ${name}`, err);
+  }
+  const nets = Object.entries(info.NetworkSettings?.Networks ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return {
+    name: info.Name.replace(/^\//, ''),
+    id: info.Id,
+    imageId: info.Image,
+    ip: nets.map(([, n]) => n.IPAddress).find(Boolean) ?? '',
+    running: Boolean(info.State?.Running),
+  };
+}
+
+/** `registry:5000/team/web:1.2` -> repo `registry:5000/team/web`, tag `1.2` (tag defaults to latest). */
+export function splitTag(reference: string): { repo: string; tag: string } {
+  const at = reference.indexOf('@');
+  const name = at >= 0 ? reference.slice(0, at) : reference;
+  const colon = name.lastIndexOf(':');
+  if (colon > name.lastIndexOf('/')) return { repo: name.slice(0, colon), tag: name.slice(colon + 1) };
+  return { repo: name, tag: 'latest' };
+}
+
+export async function tagImage(engine: Engine, imageId: string, reference: string): Promise<void> {
+  const { repo, tag } = splitTag(reference);
+  try {
+    await engine.api.getImage(imageId).tag({ repo, tag });
+  } catch (err) {
+    throw engineError(`tag ${imageId} as ${reference}`, err);
+  }
+}
+
+/** Runs `sh -c command` in the container; rejects with its output when it exits non-zero or times out. */
+export async function execInContainer(engine: Engine, name: string, command: string, timeoutMs: number): Promise<string> {
+  const container = engine.api.getContainer(name);
+  const exec = await container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true }).catch((err) => {
+    throw engineError(`run a hook in ${name}`, err);
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const out = new PassThrough();
+  let output = '';
+  out.on('data', (d: Buffer) => {
+    if (output.length < 4096) output += d.toString('utf8');
+  });
+  engine.api.modem.demuxStream(stream, out, out);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    new Promise<void>((resolve) => stream.on('end', resolve).on('close', resolve)),
+    new Promise<void>((_, reject) => {
+      timer = setTimeout(() => reject(new RefitError('docker', `hook \`${command}\` in ${name} timed out after ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const { ExitCode } = await exec.inspect();
+  if (ExitCode !== 0) throw new RefitError('docker', `hook \`${command}\` in ${name} exited with ${ExitCode}: ${output.trim().split('\n').slice(-1)[0] ?? ''}`);
+  return output;
+}
