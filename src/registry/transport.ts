@@ -23,8 +23,6 @@ export interface TransportOptions {
   timeoutMs: number;
   retry: RetryRules;
   concurrency: number;
-  /** Largest answer body read (tag lists of busy repositories can be long). */
-  maxBodyBytes?: number;
 }
 
 export interface Answer {
@@ -40,6 +38,8 @@ export interface Call {
   headers?: Record<string, string>;
 }
 
+/** Largest answer body read: tag lists of busy repositories are long, but not this long. */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 // OpenSSL's words for "the server answered the TLS hello in plain HTTP".
 const PLAIN_HTTP_SERVER = /wrong version number|packet length too long|http request/i;
@@ -51,8 +51,6 @@ export class Transport {
   private readonly pausedUntil = new Map<string, number>();
   private readonly limit: Limiter;
   private systemCas: string[] | null = null;
-  /** Requests actually sent, for benchmarks and the report. */
-  sent = 0;
 
   constructor(private readonly opts: TransportOptions) {
     this.limit = limiter(opts.concurrency);
@@ -119,7 +117,6 @@ export class Transport {
   }
 
   private async send(url: string, call: Call): Promise<Answer> {
-    this.sent++;
     const u = new URL(url);
     const res = await request(url, {
       method: call.method,
@@ -129,14 +126,13 @@ export class Transport {
       bodyTimeout: this.opts.timeoutMs,
       signal: AbortSignal.timeout(this.opts.timeoutMs),
     });
-    const max = this.opts.maxBodyBytes ?? 8 * 1024 * 1024;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body) {
       size += (chunk as Buffer).length;
-      if (size > max) {
+      if (size > MAX_BODY_BYTES) {
         res.body.destroy();
-        throw new RefitError('registry', `registry ${u.host} sent more than ${max} bytes for ${call.method} ${u.pathname}`, 'is this really a Docker registry?');
+        throw new RefitError('registry', `registry ${u.host} sent more than ${MAX_BODY_BYTES} bytes for ${call.method} ${u.pathname}`, 'is this really a Docker registry?');
       }
       chunks.push(chunk as Buffer);
     }
