@@ -4,7 +4,9 @@
  * started with, the customer's config dir, compose files, a proxy with per-server state. Every
  * call is logged; any call can be made to fail. Not used outside tests.
  */
+import { shadowContainerName } from '../compose/override.js';
 import type { HealthTarget, Verdict } from '../health/types.js';
+import type { Site } from '../site/discover.js';
 import type { DrainResult, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../proxy/types.js';
 import type { MergeReport } from '../merge/report.js';
 import { summarize } from '../merge/report.js';
@@ -159,14 +161,16 @@ export class FakeWorld implements World {
     this.composeImage = reference;
     return { file: 'docker-compose.yml' };
   }
-  async startShadow(req: ShadowRequest): Promise<Endpoint> {
-    this.call(`shadow.start ${req.shadowName}`);
-    this.newContainer(req.shadowName, this.tags.get(req.image) ?? req.image, 'merged');
-    return (await this.endpointOf(req.shadowName))!;
+  async startShadow(site: Site, req: ShadowRequest): Promise<Endpoint> {
+    const name = shadowContainerName(site.name);
+    this.call(`shadow.start ${name}`);
+    this.newContainer(name, this.tags.get(req.image) ?? req.image, 'merged');
+    return (await this.endpointOf(name))!;
   }
-  async removeShadow(req: ShadowRequest) {
-    this.call(`shadow.remove ${req.shadowName}`);
-    this.containers.delete(req.shadowName);
+  async removeShadow(site: Site) {
+    const name = shadowContainerName(site.name);
+    this.call(`shadow.remove ${name}`);
+    this.containers.delete(name);
   }
   async recreateService(site: { service: string }) {
     const name = [...this.containers.keys()].find((n) => !n.includes('shadow'))!;

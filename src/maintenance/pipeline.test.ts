@@ -82,7 +82,7 @@ describe('one container maintenance', () => {
     // A call line is `verb argument`; match the verb, and the argument exactly when given.
     const at = (call: string, from = 0) => c.findIndex((x, i) => i >= from && (x === call || (!call.includes(' ') && x.startsWith(`${call} `))));
     const shadowName = c[at('shadow.start')]!.split(' ')[1]!;
-    expect(shadowName).toBe('shop-web-1-refit-shadow-m1');
+    expect(shadowName).toBe('shop-web-1-refit-shadow');
     expect(at(`proxy.add ${shadowName}`)).toBeGreaterThan(at('health'));
     expect(at(`proxy.drain ${site.name}`)).toBeGreaterThan(at(`proxy.add ${shadowName}`));
     expect(at('install-configs')).toBeGreaterThan(at(`proxy.drain ${site.name}`));

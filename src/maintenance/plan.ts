@@ -5,6 +5,7 @@
  * rebuild the maintenance after a crash from the journal alone.
  */
 import { join } from 'node:path';
+import { shadowContainerName } from '../compose/override.js';
 import type { Site } from '../site/discover.js';
 
 export interface MaintenancePlan {
@@ -56,7 +57,7 @@ export function planMaintenance(i: PlanInput): MaintenancePlan {
     to: i.candidate,
     tagChanged: i.candidate.reference !== i.site.image.reference,
     zeroDowntime: i.zeroDowntime,
-    shadowName: shadowNameOf(i.site.name, id),
+    shadowName: shadowContainerName(i.site.name),
     paths: {
       scratch,
       base: join(scratch, 'base'),
@@ -69,7 +70,3 @@ export function planMaintenance(i: PlanInput): MaintenancePlan {
   };
 }
 
-/** Container names allow [a-zA-Z0-9_.-]; keep it recognisable and unique per maintenance. */
-export function shadowNameOf(original: string, id: string): string {
-  return `${original}-refit-shadow-${id}`.replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 200);
-}

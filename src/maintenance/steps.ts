@@ -11,7 +11,7 @@ import type { DrainResult, Upstream } from '../proxy/types.js';
 import type { MaintenancePlan } from './plan.js';
 import type { Step } from './runner.js';
 import type { MergeReport } from '../merge/report.js';
-import type { Endpoint, World } from './world.js';
+import type { Endpoint, ShadowRequest, World } from './world.js';
 
 export interface MaintenanceCtx {
   plan: MaintenancePlan;
@@ -113,16 +113,9 @@ const merge: MStep = {
   undo: async () => undefined, // inside scratch
 };
 
-function shadowRequest(ctx: MaintenanceCtx) {
+function shadowRequest(ctx: MaintenanceCtx): ShadowRequest {
   const { plan } = ctx;
-  return {
-    compose: plan.site.compose,
-    originalName: plan.site.name,
-    shadowName: plan.shadowName,
-    image: newImage(ctx),
-    config: plan.site.config ? { containerPath: plan.site.config.containerPath, hostPath: plan.paths.merged } : null,
-    scratch: plan.paths.scratch,
-  };
+  return { image: newImage(ctx), mergedDir: plan.site.config ? plan.paths.merged : null, scratch: plan.paths.scratch };
 }
 
 const override: MStep = {
@@ -136,10 +129,10 @@ const override: MStep = {
 const shadow: MStep = {
   name: 'shadow',
   async run(ctx) {
-    const e = await ctx.world.startShadow(shadowRequest(ctx));
+    const e = await ctx.world.startShadow(ctx.plan.site, shadowRequest(ctx));
     return { name: e.name, ip: e.ip };
   },
-  undo: (ctx) => ctx.world.removeShadow(shadowRequest(ctx)),
+  undo: (ctx) => ctx.world.removeShadow(ctx.plan.site),
 };
 
 const shadowHealth: MStep = {
@@ -277,7 +270,7 @@ const retireShadow: MStep = {
       const e = await ctx.world.endpointOf(ctx.plan.shadowName);
       await takeOutOfRotation(ctx, { name: ctx.plan.shadowName, ip: e?.ip ?? '0.0.0.0', port: ctx.plan.site.port });
     }
-    await ctx.world.removeShadow(shadowRequest(ctx));
+    await ctx.world.removeShadow(ctx.plan.site);
   },
   undo: async () => undefined, // after the point of no return
 };

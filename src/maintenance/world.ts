@@ -8,6 +8,7 @@
 import type { Verdict, HealthTarget } from '../health/types.js';
 import type { MergeReport } from '../merge/report.js';
 import type { DrainResult, ProxyAdapter } from '../proxy/types.js';
+import type { Site } from '../site/discover.js';
 
 /** A container as traffic reaches it. */
 export interface Endpoint {
@@ -42,8 +43,10 @@ export interface World {
   restoreComposeFiles(files: string[], savedIn: string): Promise<void>;
   /** Points the service's image at `reference` in the compose file that sets it, keeping everything else. */
   bumpImageTag(files: string[], service: string, reference: string): Promise<{ file: string }>;
-  startShadow(req: ShadowRequest): Promise<Endpoint>;
-  removeShadow(req: ShadowRequest): Promise<void>;
+  /** Starts (or restarts) the site's shadow: its service from the original compose files plus an override. */
+  startShadow(site: Site, req: ShadowRequest): Promise<Endpoint>;
+  /** Removes the site's shadow and what its project created; a no-op when there is none. */
+  removeShadow(site: Site): Promise<void>;
   recreateService(site: { project: string; workingDir: string; configFiles: string[]; service: string }): Promise<void>;
   /** The container now running as `name`, or null. */
   endpointOf(name: string): Promise<Endpoint | null>;
@@ -55,12 +58,10 @@ export interface World {
 }
 
 export interface ShadowRequest {
-  compose: { project: string; workingDir: string; configFiles: string[]; service: string };
-  originalName: string;
-  shadowName: string;
+  /** The new image (ID or reference, already on the host). */
   image: string;
-  /** The config mount of the shadow: merged dir at the container path; null when the site has none. */
-  config: { containerPath: string; hostPath: string } | null;
+  /** The merged config tree mounted at the site's config path; null when the site has none. */
+  mergedDir: string | null;
   /** Where the override file is written. */
   scratch: string;
 }
