@@ -22,6 +22,7 @@ const model: ServiceModel = {
 
 const input: ShadowOverrideInput = {
   flavor: 'v2',
+  composeVersion: '2.26.1-4',
   project: 'site',
   model,
   image: 'registry.local:5000/web:1.1.0',
@@ -42,14 +43,14 @@ services:
     volumes:
       - "/var/lib/refit/scratch/7/merged:/etc/site:ro"
 networks:
-  "default":
+  "default": !override
     name: "site_default"
     external: true
-  "front":
+  "front": !override
     name: "proxy-net"
     external: true
 volumes:
-  "data":
+  "data": !override
     name: "site_data"
     external: true
 `);
@@ -81,6 +82,12 @@ networks:
     expect(() => renderShadowOverride({ ...input, flavor: 'v1', model: { ...model, publishesPorts: true } })).toThrow(
       'service web of project site publishes host ports, and a Compose v1 override cannot remove them, so its shadow would clash with it',
     );
+  });
+
+  it('refuses Compose v2 older than 2.24.4, which lacks !override', () => {
+    expect(() => renderShadowOverride({ ...input, composeVersion: 'v2.24.3' })).toThrow('Compose v2.24.3 cannot write a shadow override');
+    expect(renderShadowOverride({ ...input, composeVersion: '2.24.4' })).toContain('!override');
+    expect(renderShadowOverride({ ...input, flavor: 'v1', composeVersion: '1.29.2' })).not.toContain('!override');
   });
 
   it('refuses a service with network_mode, and a config path that is not a bind mount', () => {

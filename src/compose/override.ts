@@ -4,7 +4,7 @@
  * (pure). It changes only what a second copy of the service must change:
  *  - the image (the candidate) and the config mount's source (the merged dir, same target);
  *  - `container_name` and the label `refit.shadow-of=<original>`, so the copy is told apart;
- *  - published ports are dropped (v2 `!reset`); v1 can only ADD ports in an override, so a
+ *  - published ports are dropped (v2 `!reset`, Compose >= 2.24.4 with `!override` below); v1 can only ADD ports in an override, so a
  *    service that publishes ports is refused there (SPEC: web containers publish none);
  *  - the service's networks and named volumes are declared `external` under their real names,
  *    so the shadow (a separate Compose project) joins the ORIGINAL's networks and data, and can
@@ -23,6 +23,8 @@ export const shadowContainerName = (original: string): string => `${original}${S
 
 export interface ShadowOverrideInput {
   flavor: ComposeFlavor;
+  /** `docker compose version --short`; v2 needs 2.24.4 for `!override`. */
+  composeVersion: string;
   project: string;
   model: ServiceModel;
   /** The candidate image reference. */
@@ -36,6 +38,9 @@ export interface ShadowOverrideInput {
 export function renderShadowOverride(input: ShadowOverrideInput): string {
   const { model, project } = input;
   const what = `service ${model.service} of project ${project}`;
+  if (input.flavor === 'v2' && olderThan(input.composeVersion, [2, 24, 4])) {
+    throw new RefitError('compose', `Compose ${input.composeVersion} cannot write a shadow override (\`!override\` and \`!reset\` need 2.24.4 or newer)`, 'upgrade the Compose v2 plugin');
+  }
   if (model.networkMode) {
     throw new RefitError('compose', `${what} uses network_mode "${model.networkMode}"; a shadow needs its own address on the site's networks`, 'put the web service on a Compose network, as SPEC.md describes');
   }
@@ -55,14 +60,23 @@ export function renderShadowOverride(input: ShadowOverrideInput): string {
   if (input.flavor === 'v2') lines.push('    ports: !reset []');
   if (input.config) lines.push('    volumes:', `      - ${q(configMount(input.config, model, what))}`);
 
+  // v2 merges the override into the original definition and rejects `external` next to its
+  // driver or labels, so it replaces the definition (`!override`); v1 replaces it anyway.
+  const replace = input.flavor === 'v2' ? ' !override' : '';
   lines.push('networks:');
-  for (const n of model.networks) lines.push(`  ${q(n.key)}:`, `    name: ${q(n.name)}`, '    external: true');
+  for (const n of model.networks) lines.push(`  ${q(n.key)}:${replace}`, `    name: ${q(n.name)}`, '    external: true');
   const named = new Map(model.mounts.filter((m) => m.volumeName && m.source).map((m) => [m.source!, m.volumeName!]));
   if (named.size) {
     lines.push('volumes:');
-    for (const [key, name] of [...named].sort()) lines.push(`  ${q(key)}:`, `    name: ${q(name)}`, '    external: true');
+    for (const [key, name] of [...named].sort()) lines.push(`  ${q(key)}:${replace}`, `    name: ${q(name)}`, '    external: true');
   }
   return `${lines.join('\n')}\n`;
+}
+
+function olderThan(version: string, min: [number, number, number]): boolean {
+  const have = (version.match(/\d+/g) ?? []).slice(0, 3).map(Number);
+  for (let i = 0; i < 3; i++) if ((have[i] ?? 0) !== min[i]) return (have[i] ?? 0) < min[i]!;
+  return false;
 }
 
 /** Short syntax `SOURCE:TARGET[:ro]`: both Compose versions merge it over the original by TARGET. */
