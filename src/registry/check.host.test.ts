@@ -107,6 +107,7 @@ describe('plain HTTP registry on loopback', () => {
         site('local', 'local'),
         site('multi', 'multi'),
         siteFor('down', `${deadHost}/rcheck/web:1.0.0`, 'digest', { id: A.Id, repoDigests: A.RepoDigests }),
+        siteFor('down-too', `${deadHost}/rcheck/other:2.0.0`, 'minor', { id: A.Id, repoDigests: A.RepoDigests }),
         site('gone', '9.9.9'),
       ],
       { engine, config: config() },
@@ -164,6 +165,8 @@ describe('plain HTTP registry on loopback', () => {
   it('a registry that is down, a tag that is gone: reasons, and the pass went on', () => {
     expect(byName(results, 'down')).toMatchObject({ status: 'error', candidate: null, reason: expect.stringMatching(new RegExp(`cannot check ${deadHost}/rcheck/web:1.0.0: registry ${deadHost}: connection refused, the registry is unreachable .*gave up after 2 attempts.*is the registry running`)) });
     expect(byName(results, 'gone')).toMatchObject({ status: 'error', reason: expect.stringMatching(/has no 127\.0\.0\.1:\d+\/rcheck\/web:9\.9\.9 \(HTTP 404\)/) });
+    // The second container on the dead registry gets the same answer without knocking again.
+    expect(byName(results, 'down-too').reason).toMatch(new RegExp(`cannot check ${deadHost}/rcheck/other:2.0.0: registry ${deadHost}: connection refused.*\\(HEAD /v2/rcheck/web/manifests/1.0.0; gave up after 2 attempts\\), earlier in this pass; not asked again`));
     expect(results.filter((r) => r.status !== 'error')).toHaveLength(11);
   });
 

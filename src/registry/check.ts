@@ -33,7 +33,7 @@ export interface CheckDeps {
 /** First delay of the exponential backoff between retries. */
 const BACKOFF_BASE_MS = 250;
 
-export function openTransport(config: RegistryConfig): Transport {
+function openTransport(config: RegistryConfig): Transport {
   return new Transport({
     certsDir: config.certsDir,
     insecure: config.insecure,

@@ -43,12 +43,15 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 // OpenSSL's words for "the server answered the TLS hello in plain HTTP".
 const PLAIN_HTTP_SERVER = /wrong version number|packet length too long|http request/i;
+const UNREACHABLE: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const CERT_PROBLEM = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH/;
 
 export class Transport {
   private readonly agents = new Map<string, Agent>();
   private readonly scheme = new Map<string, 'https' | 'http'>();
   private readonly pausedUntil = new Map<string, number>();
+  /** Hosts that refused or did not resolve after all retries: the rest of the pass does not knock again. */
+  private readonly unreachable = new Map<string, RefitError>();
   private readonly limit: Limiter;
   private systemCas: string[] | null = null;
 
@@ -58,6 +61,8 @@ export class Transport {
 
   /** `target` is a path on `host` (`/v2/...`) or an absolute URL (token realm, Link targets). */
   async fetch(host: string, target: string, call: Call): Promise<Answer> {
+    const down = this.unreachable.get(host);
+    if (down) throw new RefitError('registry', `${down.message}, earlier in this pass; not asked again`, down.hint, { cause: down });
     let attempt = 0;
     for (;;) {
       const outcome = await this.attemptOnce(host, target, call);
@@ -73,7 +78,11 @@ export class Transport {
         await sleep(step.delayMs);
       } else {
         const step = nextStep(attempt, outcome.failure, this.opts.retry);
-        if (!step.retry) throw outcome.error(step.why);
+        if (!step.retry) {
+          const err = outcome.error(step.why);
+          if (outcome.failure.kind === 'network' && UNREACHABLE.has(outcome.failure.detail)) this.unreachable.set(host, err);
+          throw err;
+        }
         await sleep(step.delayMs);
       }
       attempt++;
