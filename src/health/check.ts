@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { followChain, type ChainResult, type Send } from './chain.js';
 import { probe } from './probe.js';
-import type { Attempt, Endpoint, HealthOptions, HealthTarget, Verdict } from './types.js';
+import type { Attempt, Endpoint, HealthOptions, HealthRequest, HealthTarget, Verdict } from './types.js';
 import { judgeCustom, judgeDefault, standing, startOf } from './verdict.js';
 
 /**
@@ -54,15 +54,7 @@ export async function checkHealth(target: HealthTarget, options: HealthOptions, 
 
 async function runAttempt(number: number, target: HealthTarget, maxRedirects: number, sendFor: (endpoint: Endpoint) => Send): Promise<{ attempt: Attempt; foreign?: string }> {
   const started = performance.now();
-  const custom = await followChain(target, startOf(target, target.healthPath), maxRedirects, sendFor('custom'));
-  const decide = async (): Promise<{ endpoint: Endpoint; chain: ChainResult; requests: Attempt['requests'] }> => {
-    if (custom.kind === 'answer' && custom.status === 404) {
-      const fallback = await followChain(target, startOf(target, '/'), maxRedirects, sendFor('default'));
-      return { endpoint: 'default', chain: fallback, requests: [...custom.requests, ...fallback.requests] };
-    }
-    return { endpoint: 'custom', chain: custom, requests: custom.requests };
-  };
-  const { endpoint, chain, requests } = await decide();
+  const { endpoint, chain, requests } = await decidingChain(target, maxRedirects, sendFor);
   const first = chain.requests[0]!;
   const judged = chain.kind === 'answer' ? (endpoint === 'custom' ? judgeCustom(chain) : judgeDefault(chain.status)) : { passed: false as const, reason: chain.reason };
   const last = chain.requests[chain.requests.length - 1]!;
@@ -81,6 +73,14 @@ async function runAttempt(number: number, target: HealthTarget, maxRedirects: nu
     requests,
   };
   return chain.kind === 'foreign' ? { attempt, foreign: `${asked} ${chain.reason}` } : { attempt };
+}
+
+/** The custom endpoint's chain, or `/`'s when the custom one answered 404 (the site has none). */
+async function decidingChain(target: HealthTarget, maxRedirects: number, sendFor: (endpoint: Endpoint) => Send): Promise<{ endpoint: Endpoint; chain: ChainResult; requests: HealthRequest[] }> {
+  const custom = await followChain(target, startOf(target, target.healthPath), maxRedirects, sendFor('custom'));
+  if (custom.kind !== 'answer' || custom.status !== 404) return { endpoint: 'custom', chain: custom, requests: custom.requests };
+  const fallback = await followChain(target, startOf(target, '/'), maxRedirects, sendFor('default'));
+  return { endpoint: 'default', chain: fallback, requests: [...custom.requests, ...fallback.requests] };
 }
 
 function giveUpReason(attempts: Attempt[], options: HealthOptions): string {
