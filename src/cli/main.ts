@@ -13,6 +13,10 @@ import { healthCommand } from './commands/health.js';
 import { statusCommand } from './commands/status.js';
 import { mergeCommand } from './commands/merge.js';
 import { proxyCommand } from './commands/proxy.js';
+import { runCommand } from './commands/run.js';
+import { recoverCommand } from './commands/recover.js';
+import { daemonCommand } from './commands/daemon.js';
+import { historyCommand } from './commands/history.js';
 
 export function buildProgram(): Command {
   const program = new Command('refit')
@@ -21,10 +25,14 @@ export function buildProgram(): Command {
     .option('--config <file>', 'host configuration file (default /etc/refit/refit.yml, or $REFIT_CONFIG)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExamples:\n  refit status\n  refit run --dry-run\n  refit health --url http://172.18.0.5 --host example.com');
+  program.addCommand(checkCommand());
+  program.addCommand(runCommand());
+  program.addCommand(daemonCommand());
+  program.addCommand(recoverCommand());
   program.addCommand(statusCommand());
+  program.addCommand(historyCommand());
   program.addCommand(mergeCommand());
   program.addCommand(healthCommand());
-  program.addCommand(checkCommand());
   program.addCommand(proxyCommand());
   // Every command and subcommand exits through run() below instead of process.exit.
   const override = (cmd: Command) => {

@@ -155,7 +155,7 @@ export class FakeWorld implements World {
     this.composeImage = this.savedComposeImage ?? this.composeImage;
   }
   private savedComposeImage: string | null = null;
-  async bumpImageTag(_files: string[], _service: string, reference: string) {
+  async bumpImageTag(_compose: Site['compose'], reference: string) {
     this.call(`bump ${reference}`);
     this.savedComposeImage ??= this.composeImage;
     this.composeImage = reference;

@@ -122,7 +122,7 @@ const override: MStep = {
   name: 'override',
   // The override is written by startShadow from the same request; this step saves the compose
   // files it will change, so that the tag bump can be undone byte for byte.
-  run: (ctx) => ctx.world.saveComposeFiles(ctx.plan.site.compose.configFiles, ctx.plan.paths.composeSaved),
+  run: (ctx) => ctx.world.saveComposeFiles(ctx.plan.site.compose, ctx.plan.paths.composeSaved),
   undo: async () => undefined, // inside scratch
 };
 
@@ -216,11 +216,11 @@ const imageRef: MStep = {
   async run(ctx) {
     const { plan, world } = ctx;
     if (!plan.tagChanged) return { skipped: 'same tag, new digest' };
-    return world.bumpImageTag(plan.site.compose.configFiles, plan.site.compose.service, plan.to.reference);
+    return world.bumpImageTag(plan.site.compose, plan.to.reference);
   },
   async undo(ctx) {
     const { plan, world } = ctx;
-    if (plan.tagChanged) await world.restoreComposeFiles(plan.site.compose.configFiles, plan.paths.composeSaved);
+    if (plan.tagChanged) await world.restoreComposeFiles(plan.site.compose, plan.paths.composeSaved);
   },
 };
 

@@ -39,10 +39,10 @@ export interface World {
 
   // Compose
   /** Saves the project's compose files (bytes) so the tag bump can be undone. */
-  saveComposeFiles(files: string[], dest: string): Promise<void>;
-  restoreComposeFiles(files: string[], savedIn: string): Promise<void>;
+  saveComposeFiles(compose: Site['compose'], dest: string): Promise<void>;
+  restoreComposeFiles(compose: Site['compose'], savedIn: string): Promise<void>;
   /** Points the service's image at `reference` in the compose file that sets it, keeping everything else. */
-  bumpImageTag(files: string[], service: string, reference: string): Promise<{ file: string }>;
+  bumpImageTag(compose: Site['compose'], reference: string): Promise<{ file: string }>;
   /** Starts (or restarts) the site's shadow: its service from the original compose files plus an override. */
   startShadow(site: Site, req: ShadowRequest): Promise<Endpoint>;
   /** Removes the site's shadow and what its project created; a no-op when there is none. */

@@ -1,0 +1,133 @@
+/**
+ * @module maintenance/real-world
+ * Binds the World and the PassHost to the real host: the Docker Engine, Compose, the registry,
+ * the customer's files, the proxy, HTTP health checks; plus the host lock, journal, logs,
+ * progress, metrics and notifications a command needs around a pass.
+ */
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import type { CommandContext } from '../cli/context.js';
+import { detectCompose, type ComposeCli } from '../compose/cli.js';
+import { recreateService } from '../compose/service.js';
+import { removeShadow, shadowRef, startShadow } from '../compose/shadow.js';
+import { endpointOf, execInContainer, tagImage } from '../docker/ops.js';
+import { checkHealth } from '../health/check.js';
+import { openJournal, type Journal } from '../journal/journal.js';
+import { acquireHostLock, type Lock } from '../journal/lock.js';
+import { createLogger } from '../log/logger.js';
+import { createProgress, type Progress } from '../log/progress.js';
+import { extractImageConfig } from '../merge/extract.js';
+import { mergeConfigTrees } from '../merge/merge.js';
+import { snapshotTree } from '../merge/snapshot.js';
+import { createNotifier, type Notifier } from '../notify/notifier.js';
+import { createProxy } from '../proxy/adapter.js';
+import { incidents, passSummary } from '../report/summary.js';
+import { checkUpdates } from '../registry/check.js';
+import { pullImage } from '../registry/pull.js';
+import { discoverSites } from '../site/discover.js';
+import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
+import { bumpImageTag, restoreComposeFiles, saveComposeFiles } from './compose-files.js';
+import type { PassHost } from './pass.js';
+import type { PassReport } from './report.js';
+import type { World } from './world.js';
+
+export interface Host extends PassHost {
+  journal: Journal;
+  /** The terminal task list, when stderr is a terminal and output is not JSON. */
+  progress: Progress | null;
+  /** Notifications for the pass and each rollback or failure (never blocks, never throws). */
+  announce(report: PassReport): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openHost(ctx: CommandContext, opts: { command: string; lock: boolean; daemon?: boolean }): Promise<Host> {
+  const { config } = ctx;
+  const engine = ctx.engine();
+  const lock: Lock | null = opts.lock ? acquireHostLock(config.stateDir, { command: opts.command }) : null;
+  const journal = openJournal(config.stateDir);
+  const logger = createLogger({ daemon: opts.daemon });
+  const progress = !ctx.json && process.stderr.isTTY && !opts.daemon ? createProgress(process.stderr, { logger }) : null;
+  const notifier: Notifier = createNotifier({ ...config.notify, logger });
+  let compose: ComposeCli | undefined;
+  const cli = async () => (compose ??= await detectCompose());
+  const target = (c: { project: string; workingDir: string; configFiles: string[] }) => ({ project: c.project, workingDir: c.workingDir, files: c.configFiles });
+
+  const world: World = {
+    proxy: createProxy(config.proxy, (line) => logger.info(line)),
+    drainTimeoutMs: config.proxy.drainTimeoutMs,
+    pull: async (reference) => ({ imageId: (await pullImage(engine, reference, config.registry, (line) => logger.debug(line))).id }),
+    tagTarget: async (reference) => (await engine.inspectImage(reference))?.Id ?? null,
+    tag: (imageId, reference) => tagImage(engine, imageId, reference),
+    makePrivateDir: async (path) => {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await mkdir(path, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+    },
+    removeDir: (path) => rm(path, { recursive: true, force: true }),
+    extractConfigs: async (image, containerPath, dest) => {
+      await rm(dest, { recursive: true, force: true }); // a repeated step starts clean
+      const { tree } = await extractImageConfig(engine, image, containerPath, dest);
+      return { refused: tree.refused.map((r) => ({ path: r.path, reason: r.reason })) };
+    },
+    mergeConfigs: async (dirs) => {
+      await rm(dirs.out, { recursive: true, force: true });
+      return mergeConfigTrees(dirs);
+    },
+    backupConfigs: async (customerDir, dest) => {
+      await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
+      await rm(dest, { recursive: true, force: true });
+      await snapshotTree(customerDir, dest);
+    },
+    pruneBackups: async (siteBackups, keep) => {
+      const all = (await readdir(siteBackups).catch(() => [])).sort();
+      for (const old of all.slice(0, Math.max(0, all.length - keep))) await rm(`${siteBackups}/${old}`, { recursive: true, force: true });
+    },
+    installConfigs: async (customerDir, mergedDir, id) => {
+      const names = swapNames(customerDir, id);
+      stage(names, mergedDir);
+      swapIn(names);
+    },
+    restoreConfigs: async (customerDir, id) => swapBack(swapNames(customerDir, id)),
+    commitConfigs: async (customerDir, id) => commitSwap(swapNames(customerDir, id)),
+    saveComposeFiles,
+    restoreComposeFiles,
+    bumpImageTag,
+    startShadow: async (site, req) => {
+      const s = await startShadow(await cli(), site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir });
+      const e = await endpointOf(engine, s.containerName);
+      return { name: s.containerName, id: s.id, imageId: e?.imageId ?? '', ip: s.ip };
+    },
+    removeShadow: async (site) => {
+      await removeShadow(engine, shadowRef(site));
+    },
+    recreateService: async (c) => recreateService(await cli(), target(c), c.service),
+    endpointOf: async (name) => {
+      const e = await endpointOf(engine, name);
+      return e?.running ? e : null;
+    },
+    checkHealth: (t) => checkHealth(t, config.health),
+  };
+
+  return {
+    journal,
+    progress,
+    deps: { world, journal, stateDir: config.stateDir, keepBackups: config.maintenance.keepBackups },
+    discover: () => discoverSites(engine, config.images, config.health.path),
+    checkUpdates: (sites) => checkUpdates(sites, { engine, config: config.registry }),
+    runHook: async (container, command) => {
+      await execInContainer(engine, container, command, config.maintenance.hookTimeoutMs);
+    },
+    async announce(report) {
+      for (const incident of incidents(report, hostname())) notifier.incident(incident);
+      if (report.kind !== 'dry-run') notifier.pass(passSummary(report, hostname()));
+      await notifier.flush(config.notify.deadlineMs);
+    },
+    async close() {
+      progress?.stop();
+      journal.close();
+      lock?.release();
+    },
+  };
+}
