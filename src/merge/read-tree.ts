@@ -9,9 +9,12 @@
  * opened object fstat'ed: it must be what lstat saw (same dev/ino), a regular file with one
  * link, under the size cap. Links are kept as links (their text is copied, never followed);
  * everything else is refused and reported.
+ *
+ * The calls are synchronous (a thread-pool round trip per call made a 10,000-file tree 15 times
+ * slower); the walk yields to the event loop every few hundred entries to stay responsive.
  */
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RefitError } from '../errors.js';
 import { withDefaults, type TreeLimits } from './limits.js';
 import { emptyTree, keptMode, refuseEscapingLinks, setidRefusal, type Tree } from './tree.js';
@@ -22,20 +25,20 @@ const OPEN_FILE = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLO
 /** Reads `root` into memory. The root itself must be a real directory, not a link to one. */
 export async function readTreeSafely(root: string, limits: Partial<TreeLimits> = {}): Promise<Tree> {
   const walker = new Walker(withDefaults(limits), root);
-  let handle: FileHandle;
+  let fd: number;
   // A trailing slash would make the kernel follow a link despite O_NOFOLLOW.
   const path = root.replace(/(.)\/+$/, '$1');
   try {
-    handle = await open(path, OPEN_DIR);
+    fd = openSync(path, OPEN_DIR);
   } catch (err) {
-    throw rootError(root, err, await lstat(path).catch(() => null));
+    throw rootError(root, err, lstatOrNull(path));
   }
   try {
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     walker.tree.root = { mode: keptMode('dir', st.mode), uid: st.uid, gid: st.gid };
-    await walker.walk(handle, '', 1);
+    await walker.walk(fd, '', 1);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
   refuseEscapingLinks(walker.tree);
   return walker.tree;
@@ -51,9 +54,9 @@ class Walker {
     private readonly root: string,
   ) {}
 
-  async walk(dir: FileHandle, rel: string, depth: number): Promise<void> {
-    const at = `/proc/self/fd/${dir.fd}`;
-    const names = (await readdir(at, { encoding: 'buffer' })).sort(Buffer.compare);
+  async walk(dir: number, rel: string, depth: number): Promise<void> {
+    const at = `/proc/self/fd/${dir}`;
+    const names = readdirSync(at, { encoding: 'buffer' }).sort(Buffer.compare);
     for (const raw of names) {
       const name = raw.toString('utf8');
       const path = rel ? `${rel}/${name}` : name;
@@ -64,6 +67,7 @@ class Walker {
       if (++this.entries > this.limits.maxEntries) {
         throw new RefitError('unsafe-path', `${this.root} has more than ${this.limits.maxEntries} entries`, 'a config dir this large is not a config dir; clean it up or raise the limit');
       }
+      if (this.entries % 256 === 0) await yieldToEventLoop();
       const child = Buffer.concat([Buffer.from(`${at}/`), raw]);
       await this.entry(child, path, depth);
     }
@@ -72,13 +76,13 @@ class Walker {
   private async entry(at: Buffer, path: string, depth: number): Promise<void> {
     let st: Stats;
     try {
-      st = await lstat(at);
+      st = lstatSync(at);
     } catch (err) {
       return this.refuse(path, `vanished while being read (${(err as NodeJS.ErrnoException).code})`);
     }
     const owner = { uid: st.uid, gid: st.gid };
     if (st.isSymbolicLink()) {
-      const target = await readlink(at, { encoding: 'buffer' }).catch(() => null);
+      const target = readlinkOrNull(at);
       if (target === null) return this.refuse(path, 'symlink vanished while being read');
       const text = target.toString('utf8');
       if (!Buffer.from(text, 'utf8').equals(target)) return this.refuse(path, 'symlink target is not valid UTF-8');
@@ -89,23 +93,23 @@ class Walker {
     if (setid) return this.refuse(path, setid);
     if (st.isDirectory()) {
       if (depth > this.limits.maxDepth) return this.refuse(path, `nested deeper than ${this.limits.maxDepth} directories`);
-      const handle = await this.openSame(at, OPEN_DIR, st, path);
-      if (!handle) return;
+      const fd = this.openSame(at, OPEN_DIR, st, path);
+      if (fd === null) return;
       try {
         this.tree.nodes.set(path, { kind: 'dir', mode: keptMode('dir', st.mode), ...owner });
-        await this.walk(handle, path, depth + 1);
+        await this.walk(fd, path, depth + 1);
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
       return;
     }
     if (!st.isFile()) return this.refuse(path, `is a ${kindOf(st)}`);
     if (st.nlink !== 1) return this.refuse(path, `has ${st.nlink} hard links; one may be a file outside the config dir`);
     if (st.size > this.limits.maxFileBytes) return this.refuse(path, `file of ${st.size} bytes is over the ${this.limits.maxFileBytes}-byte limit`);
-    const handle = await this.openSame(at, OPEN_FILE, st, path);
-    if (!handle) return;
+    const fd = this.openSame(at, OPEN_FILE, st, path);
+    if (fd === null) return;
     try {
-      const data = await readCapped(handle, this.limits.maxFileBytes);
+      const data = readCapped(fd, this.limits.maxFileBytes, st.size);
       if (!data) return this.refuse(path, `file grew over the ${this.limits.maxFileBytes}-byte limit while being read`);
       this.bytes += data.length;
       if (this.bytes > this.limits.maxTotalBytes) {
@@ -113,28 +117,28 @@ class Walker {
       }
       this.tree.nodes.set(path, { kind: 'file', mode: keptMode('file', st.mode), ...owner, data });
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
   /** Opens the entry and checks that what was opened is what lstat saw; null (refused) otherwise. */
-  private async openSame(at: Buffer, flags: number, seen: Stats, path: string): Promise<FileHandle | null> {
-    let handle: FileHandle;
+  private openSame(at: Buffer, flags: number, seen: Stats, path: string): number | null {
+    let fd: number;
     try {
-      handle = await open(at, flags);
+      fd = openSync(at, flags);
     } catch (err) {
       this.refuse(path, `changed while being read (${(err as NodeJS.ErrnoException).code})`);
       return null;
     }
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     const same = st.dev === seen.dev && st.ino === seen.ino && (st.mode & constants.S_IFMT) === (seen.mode & constants.S_IFMT);
     const why = !same ? 'was replaced while being read' : st.isFile() && st.nlink !== 1 ? `has ${st.nlink} hard links; one may be a file outside the config dir` : setidRefusal(st.isDirectory() ? 'dir' : 'file', st.mode);
     if (why) {
-      await handle.close();
+      closeSync(fd);
       this.refuse(path, why);
       return null;
     }
-    return handle;
+    return fd;
   }
 
   private refuse(path: string, reason: string): void {
@@ -142,17 +146,37 @@ class Walker {
   }
 }
 
-/** The whole file, or null if it holds more than `max` bytes (it may grow while we read). */
-async function readCapped(handle: FileHandle, max: number): Promise<Buffer | null> {
+/**
+ * The whole file, or null if it holds more than `max` bytes (it may grow while we read).
+ * Buffers are sized from the size fstat saw: most config files are small.
+ */
+function readCapped(fd: number, max: number, expected: number): Buffer | null {
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
-    const buf = Buffer.allocUnsafe(Math.min(max + 1 - total, 1024 * 1024));
-    const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+    const want = total < expected ? expected - total + 1 : 64 * 1024;
+    const buf = Buffer.allocUnsafe(Math.min(max + 1 - total, want));
+    const bytesRead = readSync(fd, buf, 0, buf.length, null);
     if (bytesRead === 0) return Buffer.concat(chunks, total);
     chunks.push(buf.subarray(0, bytesRead));
     total += bytesRead;
     if (total > max) return null;
+  }
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
+function readlinkOrNull(path: Buffer): Buffer | null {
+  try {
+    return readlinkSync(path, { encoding: 'buffer' });
+  } catch {
+    return null;
   }
 }
 

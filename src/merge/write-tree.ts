@@ -3,10 +3,12 @@
  * Writes a Tree into a directory refit just created for it. Entries are created exclusively
  * and never through a link (O_EXCL|O_NOFOLLOW), so nothing outside `dest` can be written even
  * if the tree were wrong; modes and owners are applied last, deepest first, so that read-only
- * directories can still be filled.
+ * directories can still be filled. Synchronous calls, yielding every few hundred entries: see
+ * read-tree.ts for why.
  */
-import { constants } from 'node:fs';
-import { chmod, lchown, mkdir, open, symlink } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, lchownSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { join } from 'node:path';
 import { RefitError } from '../errors.js';
 import type { Tree, TreeNode } from './tree.js';
@@ -38,30 +40,34 @@ export async function createPrivateDir(dest: string): Promise<void> {
 /** Writes entries below an existing directory that refit owns and that is empty. */
 export async function writeNodes(dest: string, nodes: ReadonlyMap<string, TreeNode>, options: WriteOptions): Promise<void> {
   const paths = [...nodes.keys()].sort(); // a parent sorts before everything below it
-  for (const path of paths) await create(join(dest, path), nodes.get(path)!);
-  for (const path of paths.reverse()) {
+  for (const [i, path] of paths.entries()) {
+    if (i % 256 === 255) await yieldToEventLoop();
+    create(join(dest, path), nodes.get(path)!);
+  }
+  for (const [i, path] of paths.reverse().entries()) {
+    if (i % 256 === 255) await yieldToEventLoop();
     const node = nodes.get(path)!;
     const full = join(dest, path);
     // chown before chmod: chown may clear mode bits.
-    if (options.owners) await lchown(full, node.uid, node.gid);
-    if (node.kind !== 'symlink') await chmod(full, node.mode);
+    if (options.owners) lchownSync(full, node.uid, node.gid);
+    if (node.kind !== 'symlink') chmodSync(full, node.mode);
   }
 }
 
-async function create(full: string, node: TreeNode): Promise<void> {
+function create(full: string, node: TreeNode): void {
   switch (node.kind) {
     case 'dir':
-      await mkdir(full, { mode: 0o700 });
+      mkdirSync(full, { mode: 0o700 });
       return;
     case 'symlink':
-      await symlink(node.target, full);
+      symlinkSync(node.target, full);
       return;
     case 'file': {
-      const handle = await open(full, CREATE_FILE, 0o600);
+      const fd = openSync(full, CREATE_FILE, 0o600);
       try {
-        await handle.writeFile(node.data);
+        for (let done = 0; done < node.data.length; ) done += writeSync(fd, node.data, done);
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     }
   }
