@@ -8,6 +8,7 @@ import type { Journal } from '../journal/journal.js';
 import { recoveryPlan } from '../journal/recover.js';
 import type { JsonValue, MaintenanceLog } from '../journal/types.js';
 import type { Site } from '../site/discover.js';
+import { killIfDue, withFailure, type Fault } from './faults.js';
 import { planMaintenance, type MaintenancePlan } from './plan.js';
 import type { ContainerReport, ContainerResult } from './report.js';
 import { runSteps, undoSteps, type RunOutcome, type StepRecorder } from './runner.js';
@@ -29,6 +30,8 @@ export interface PipelineDeps {
   keepBackups: number;
   onProgress?: (e: ProgressEvent) => void;
   now?: () => Date;
+  /** Fault injection for refit's own tests ($REFIT_FAULT). */
+  fault?: Fault | null;
 }
 
 export interface Candidate {
@@ -58,7 +61,7 @@ export async function maintainContainer(deps: PipelineDeps, runId: number, site:
   const ctx = contextFor(plan, deps);
   if (!deps.world.proxy.zeroDowntime) ctx.seen.notes.push(`proxy.type is ${deps.world.proxy.kind}: no traffic is moved, ${site.name} is down while it is recreated`);
   else if (!plan.zeroDowntime) ctx.seen.notes.push(`${site.name} has no refit.vhosts, so the proxy does not route it: it is recreated in place`);
-  const outcome = await runSteps(STEPS, ctx, recorder(deps, mid, plan));
+  const outcome = await runSteps(withFailure(deps.fault ?? null, STEPS), ctx, recorder(deps, mid, plan));
   return finish(deps, mid, ctx, outcome, started);
 }
 
@@ -119,10 +122,12 @@ function recorder(deps: PipelineDeps, mid: number, plan: MaintenancePlan): StepR
     begin(s) {
       // The first step carries the whole plan: recovery rebuilds the maintenance from it.
       journal.stepBegin(mid, step(s), s === 'pull' ? (plan as unknown as JsonValue) : undefined);
+      killIfDue(deps.fault ?? null, s, 'begin');
       progress(s, 'begin');
     },
     done(s, record) {
       journal.stepDone(mid, step(s), (record ?? null) as JsonValue);
+      killIfDue(deps.fault ?? null, s, 'done');
       progress(s, 'done');
     },
     failed(s, error) {

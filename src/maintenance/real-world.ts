@@ -28,6 +28,7 @@ import { pullImage } from '../registry/pull.js';
 import { discoverSites } from '../site/discover.js';
 import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
 import { bumpImageTag, restoreComposeFiles, saveComposeFiles } from './compose-files.js';
+import { faultFrom } from './faults.js';
 import type { PassHost } from './pass.js';
 import type { PassReport } from './report.js';
 import type { World } from './world.js';
@@ -43,6 +44,7 @@ export interface Host extends PassHost {
 
 export async function openHost(ctx: CommandContext, opts: { command: string; lock: boolean; daemon?: boolean }): Promise<Host> {
   const { config } = ctx;
+  const fault = faultFrom(process.env.REFIT_FAULT);
   const engine = ctx.engine();
   const lock: Lock | null = opts.lock ? acquireHostLock(config.stateDir, { command: opts.command }) : null;
   const journal = openJournal(config.stateDir);
@@ -113,7 +115,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
   return {
     journal,
     progress,
-    deps: { world, journal, stateDir: config.stateDir, keepBackups: config.maintenance.keepBackups },
+    deps: { world, journal, stateDir: config.stateDir, keepBackups: config.maintenance.keepBackups, fault },
     discover: () => discoverSites(engine, config.images, config.health.path),
     checkUpdates: (sites) => checkUpdates(sites, { engine, config: config.registry }),
     runHook: async (container, command) => {

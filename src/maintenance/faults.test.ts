@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { faultFrom } from './faults.js';
+
+describe('REFIT_FAULT', () => {
+  it('parses kill and fail faults', () => {
+    expect(faultFrom(undefined)).toBeNull();
+    expect(faultFrom('kill:shadow:done')).toEqual({ kind: 'kill', step: 'shadow', phase: 'done' });
+    expect(faultFrom('fail:config-install')).toEqual({ kind: 'fail', step: 'config-install' });
+  });
+  it('refuses anything else', () => {
+    expect(() => faultFrom('kill:shadow')).toThrow(/REFIT_FAULT/);
+    expect(() => faultFrom('fail:nope')).toThrow(/REFIT_FAULT/);
+  });
+});
