@@ -11,12 +11,12 @@ export interface ContainerEndpoint {
   name: string;
   id: string;
   imageId: string;
-  /** IP on the container's first network (by name) that has one; "" when none. */
+  /** IP on `network`, or else on its first network (by name) that has one; "" when none. */
   ip: string;
   running: boolean;
 }
 
-export async function endpointOf(engine: Engine, name: string): Promise<ContainerEndpoint | null> {
+export async function endpointOf(engine: Engine, name: string, network?: string): Promise<ContainerEndpoint | null> {
   let info;
   try {
     info = await engine.api.getContainer(name).inspect();
@@ -29,7 +29,7 @@ export async function endpointOf(engine: Engine, name: string): Promise<Containe
     name: info.Name.replace(/^\//, ''),
     id: info.Id,
     imageId: info.Image,
-    ip: nets.map(([, n]) => n.IPAddress).find(Boolean) ?? '',
+    ip: (network ? nets.filter(([netName]) => netName === network) : nets).map(([, n]) => n.IPAddress).find(Boolean) ?? '',
     running: Boolean(info.State?.Running),
   };
 }

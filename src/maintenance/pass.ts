@@ -45,7 +45,7 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
 
     // The proxy must route every site as it runs now before servers are added and drained.
     const { proxy } = deps.world;
-    if (proxy.zeroDowntime) await proxy.apply(proxySitesOf(found.sites).sites);
+    if (proxy.zeroDowntime) await proxy.apply(proxySitesOf(found.sites, deps.world.network).sites);
 
     const checks = await host.checkUpdates(sites);
     const queue = sites.map((site, i) => ({ site, check: checks[i]! }));

@@ -57,6 +57,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
 
   const world: World = {
     proxy: createProxy(config.proxy, (line) => logger.info(line)),
+    network: config.proxy.network,
     drainTimeoutMs: config.proxy.drainTimeoutMs,
     pull: async (reference) => ({ imageId: (await pullImage(engine, reference, config.registry, (line) => logger.debug(line))).id }),
     tagTarget: async (reference) => (await engine.inspectImage(reference))?.Id ?? null,
@@ -97,7 +98,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     restoreComposeFiles,
     bumpImageTag,
     startShadow: async (site, req) => {
-      const s = await startShadow(await cli(), site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir });
+      const s = await startShadow(await cli(), site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir, network: config.proxy.network });
       const e = await endpointOf(engine, s.containerName);
       return { name: s.containerName, id: s.id, imageId: e?.imageId ?? '', ip: s.ip };
     },
@@ -106,7 +107,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     },
     recreateService: async (c) => recreateService(await cli(), target(c), c.service),
     endpointOf: async (name) => {
-      const e = await endpointOf(engine, name);
+      const e = await endpointOf(engine, name, config.proxy.network);
       return e?.running ? e : null;
     },
     checkHealth: (t) => checkHealth(t, config.health),

@@ -108,6 +108,12 @@ const merge: MStep = {
     const { plan, world } = ctx;
     if (!plan.site.config) return { skipped: 'the site has no refit.config' };
     ctx.seen.merge = await world.mergeConfigs({ base: plan.paths.base, latest: plan.paths.latest, customer: plan.site.config.hostPath, out: plan.paths.merged });
+    // Installing the merged tree would delete what the merge refused to read: never lose it.
+    const refused = ctx.seen.merge.refused.filter((r) => r.side === 'customer');
+    if (refused.length) {
+      const list = refused.slice(0, 3).map((r) => `${r.path} (${r.reason})`).join('; ');
+      throw new RefitError('merge', `the config dir ${plan.site.config.hostPath} holds ${refused.length} entr${refused.length === 1 ? 'y' : 'ies'} refit will not carry over: ${list}`, 'remove or replace them with regular files, then run refit again');
+    }
     return ctx.seen.merge.summary;
   },
   undo: async () => undefined, // inside scratch
@@ -175,7 +181,8 @@ const drainOriginal: MStep = {
   async run(ctx) {
     if (!ctx.plan.zeroDowntime) return { skipped: 'proxy none' };
     const { plan } = ctx;
-    const ip = plan.site.networks.find((n) => n.ip)?.ip ?? '';
+    const net = ctx.world.network ? plan.site.networks.find((n) => n.name === ctx.world.network) : plan.site.networks.find((n) => n.ip);
+    const ip = net?.ip ?? '';
     await takeOutOfRotation(ctx, { name: plan.site.name, ip, port: plan.site.port });
     return { drain: ctx.seen.drains.at(-1)?.result ?? null };
   },

@@ -53,6 +53,8 @@ export interface World {
 
   // Traffic
   readonly proxy: ProxyAdapter;
+  /** The Docker network the proxy reaches containers on (proxy.network); unset: each container's first. */
+  readonly network?: string;
   checkHealth(target: HealthTarget): Promise<Verdict>;
   drainTimeoutMs: number;
 }

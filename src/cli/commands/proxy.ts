@@ -5,6 +5,7 @@
  * server) and applies that set, starting the proxy when it is not running.
  */
 import { Command } from 'commander';
+import { acquireHostLock } from '../../journal/lock.js';
 import { createProxy, proxySitesOf, type ProxyPlan } from '../../proxy/adapter.js';
 import { NO_PROXY_NOTE } from '../../proxy/none.js';
 import { discoverSites } from '../../site/discover.js';
@@ -25,10 +26,17 @@ export function proxyCommand(): Command {
       .addHelpText('after', '\nExamples:\n  refit proxy sync\n  refit proxy sync --json | jq ".sites[].id"')
       .action(async (_opts, cmd: Command) => {
         const ctx = contextOf(cmd);
-        const found = await discoverSites(ctx.engine(), ctx.config.images, ctx.config.health.path);
-        const plan = proxySitesOf(found.sites, ctx.config.proxy.network);
+        // A sync during a maintenance could put a drained server back: one refit per host.
+        const lock = acquireHostLock(ctx.config.stateDir, { command: 'refit proxy sync' });
         const adapter = createProxy(ctx.config.proxy);
-        if (adapter.zeroDowntime) await adapter.apply(plan.sites);
+        let plan: ReturnType<typeof proxySitesOf>;
+        try {
+          const found = await discoverSites(ctx.engine(), ctx.config.images, ctx.config.health.path);
+          plan = proxySitesOf(found.sites, ctx.config.proxy.network);
+          if (adapter.zeroDowntime) await adapter.apply(plan.sites);
+        } finally {
+          lock.release();
+        }
         const report: SyncReport = { proxy: adapter.kind, applied: adapter.zeroDowntime, ...plan };
         if (ctx.json) printJson(report);
         else printLines(renderSync(report));
