@@ -91,6 +91,7 @@ describe.each(FLAVORS)('refit status with Compose %s', (flavor) => {
         workingDir: realpathSync(project.dir),
         configFiles: [join(realpathSync(project.dir), 'docker-compose.yml')],
         service: 'web',
+        version: inspect.Config.Labels['com.docker.compose.version'],
       },
       networks: [{ name: `${project.project}_front`, ip: inspect.NetworkSettings.Networks[`${project.project}_front`].IPAddress }],
       image: { reference: WEB, id: image.Id, repoDigests: image.RepoDigests },
@@ -102,6 +103,7 @@ describe.each(FLAVORS)('refit status with Compose %s', (flavor) => {
       config: { containerPath: '/etc/site', hostPath: join(realpathSync(project.dir), 'site-config') },
     });
     expect(site.networks[0]!.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(site.compose.version).toMatch(flavor === 'v1' ? /^1\./ : /^2\./);
 
     const names = (svc: string) => project.containerName(svc);
     const unmanaged = status.unmanaged.filter((u) => u.name.startsWith(project.project));

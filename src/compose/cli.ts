@@ -64,6 +64,13 @@ export async function detectCompose(prefer?: ComposeFlavor): Promise<ComposeCli>
   );
 }
 
+/** The flavor that started a project, from its containers' com.docker.compose.version label. */
+export function flavorOf(composeVersion: string): ComposeFlavor | undefined {
+  if (/^1\./.test(composeVersion)) return 'v1';
+  if (/^\d/.test(composeVersion)) return 'v2';
+  return undefined;
+}
+
 export async function runCompose(cli: ComposeCli, target: ComposeTarget, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
   const argv = [...cli.command.slice(1), '--project-name', target.project, '--project-directory', target.workingDir];
   for (const f of target.files) argv.push('--file', f);

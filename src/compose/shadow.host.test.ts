@@ -133,7 +133,7 @@ describe('shadow refusals', () => {
   it('Compose v1 refuses a service that publishes ports, before starting anything', async () => {
     const p = await composeProject('v1', SUITE, { 'docker-compose.yml': composeFile('v2'), 'site-config/site.conf': 'x=1\n' });
     try {
-      const fake: Site = { ...({} as Site), name: 'not-started', compose: { project: p.project, workingDir: p.dir, configFiles: p.files, service: 'web' }, config: null };
+      const fake: Site = { ...({} as Site), name: 'not-started', compose: { project: p.project, workingDir: p.dir, configFiles: p.files, service: 'web', version: '2.26.1' }, config: null };
       await expect(startShadow(p.cli, fake, { engine, image: NEW, scratchDir: p.dir, mergedDir: null })).rejects.toThrow(`service web of project ${p.project} publishes host ports, and a Compose v1 override cannot remove them`);
       expect(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${p.project}-refit-shadow`)).toBe('');
     } finally {

@@ -6,7 +6,7 @@ const site = (networks: Site['networks'], state = 'running'): Site => ({
   name: 'shop-web-1',
   id: 'abc',
   state,
-  compose: { project: 'shop', workingDir: '/srv/shop', configFiles: ['/srv/shop/compose.yml'], service: 'web' },
+  compose: { project: 'shop', workingDir: '/srv/shop', configFiles: ['/srv/shop/compose.yml'], service: 'web', version: '2.26.1' },
   networks,
   image: { reference: 'web:1', id: 'sha256:1', repoDigests: [] },
   vhosts: ['shop.example', 'www.shop.example'],

@@ -17,7 +17,7 @@ const site: Site = {
   name: 'shop-web-1',
   id: 'c0',
   state: 'running',
-  compose: { project: 'shop', workingDir: '/srv/shop', configFiles: ['/srv/shop/docker-compose.yml'], service: 'web' },
+  compose: { project: 'shop', workingDir: '/srv/shop', configFiles: ['/srv/shop/docker-compose.yml'], service: 'web', version: '2.26.1' },
   networks: [{ name: 'shop_front', ip: '10.0.0.1' }],
   image: { reference: OLD.reference, id: OLD.id, repoDigests: [] },
   vhosts: ['shop.example'],

@@ -8,7 +8,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { CommandContext } from '../cli/context.js';
-import { detectCompose, type ComposeCli } from '../compose/cli.js';
+import { detectCompose, flavorOf, type ComposeCli } from '../compose/cli.js';
 import { recreateService } from '../compose/service.js';
 import { removeShadow, shadowRef, startShadow } from '../compose/shadow.js';
 import { endpointOf, execInContainer, tagImage } from '../docker/ops.js';
@@ -25,7 +25,7 @@ import { createProxy } from '../proxy/adapter.js';
 import { incidents, passSummary } from '../report/summary.js';
 import { checkUpdates } from '../registry/check.js';
 import { pullImage } from '../registry/pull.js';
-import { discoverSites } from '../site/discover.js';
+import { discoverSites, type Site } from '../site/discover.js';
 import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
 import { bumpImageTag, restoreComposeFiles, saveComposeFiles } from './compose-files.js';
 import { faultFrom } from './faults.js';
@@ -51,8 +51,14 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
   const logger = createLogger({ daemon: opts.daemon });
   const progress = !ctx.json && process.stderr.isTTY && !opts.daemon ? createProgress(process.stderr, { logger }) : null;
   const notifier: Notifier = createNotifier({ ...config.notify, logger });
-  let compose: ComposeCli | undefined;
-  const cli = async () => (compose ??= await detectCompose());
+  // Each project is driven by the Compose flavor that started it (v1 and v2 name containers differently).
+  const clis = new Map<string, Promise<ComposeCli>>();
+  const cliFor = (c: Site['compose']) => {
+    const flavor = flavorOf(c.version);
+    const key = flavor ?? 'any';
+    if (!clis.has(key)) clis.set(key, detectCompose(flavor));
+    return clis.get(key)!;
+  };
   const target = (c: { project: string; workingDir: string; configFiles: string[] }) => ({ project: c.project, workingDir: c.workingDir, files: c.configFiles });
 
   const world: World = {
@@ -98,14 +104,14 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     restoreComposeFiles,
     bumpImageTag,
     startShadow: async (site, req) => {
-      const s = await startShadow(await cli(), site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir, network: config.proxy.network });
+      const s = await startShadow(await cliFor(site.compose), site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir, network: config.proxy.network });
       const e = await endpointOf(engine, s.containerName);
       return { name: s.containerName, id: s.id, imageId: e?.imageId ?? '', ip: s.ip };
     },
     removeShadow: async (site) => {
       await removeShadow(engine, shadowRef(site));
     },
-    recreateService: async (c) => recreateService(await cli(), target(c), c.service),
+    recreateService: async (c) => recreateService(await cliFor(c), target(c), c.service),
     endpointOf: async (name) => {
       const e = await endpointOf(engine, name, config.proxy.network);
       return e?.running ? e : null;

@@ -47,7 +47,7 @@ export interface World {
   startShadow(site: Site, req: ShadowRequest): Promise<Endpoint>;
   /** Removes the site's shadow and what its project created; a no-op when there is none. */
   removeShadow(site: Site): Promise<void>;
-  recreateService(site: { project: string; workingDir: string; configFiles: string[]; service: string }): Promise<void>;
+  recreateService(compose: Site['compose']): Promise<void>;
   /** The container now running as `name`, or null. */
   endpointOf(name: string): Promise<Endpoint | null>;
 

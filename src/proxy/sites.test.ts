@@ -7,7 +7,7 @@ function site(name: string, o: Partial<Site> & { project?: string; service?: str
     name,
     id: `id-${name}`,
     state: 'running',
-    compose: { project: o.project ?? 'shop', workingDir: '/srv/shop', configFiles: ['/srv/shop/compose.yml'], service: o.service ?? 'web' },
+    compose: { project: o.project ?? 'shop', workingDir: '/srv/shop', configFiles: ['/srv/shop/compose.yml'], service: o.service ?? 'web', version: '2.26.1' },
     networks: [{ name: 'front', ip: '172.20.0.5' }],
     image: { reference: 'web:1', id: 'sha256:1', repoDigests: [] },
     vhosts: ['shop.example'],

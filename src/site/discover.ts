@@ -11,7 +11,8 @@ export interface Site {
   name: string;
   id: string;
   state: string;
-  compose: { project: string; workingDir: string; configFiles: string[]; service: string };
+  /** `version`: the Compose that started it; the same flavor must recreate it (v1 and v2 name containers differently). */
+  compose: { project: string; workingDir: string; configFiles: string[]; service: string; version: string };
   networks: { name: string; ip: string }[];
   image: { reference: string; id: string; repoDigests: string[] };
   vhosts: string[];
@@ -37,6 +38,7 @@ export const COMPOSE = {
   workingDir: 'com.docker.compose.project.working_dir',
   configFiles: 'com.docker.compose.project.config_files',
   service: 'com.docker.compose.service',
+  version: 'com.docker.compose.version',
 } as const;
 
 export function classify(c: ContainerInfo, image: ImageInfo | null, allow: ImagesConfig, defaultHealthPath: string): Classified {
@@ -84,6 +86,7 @@ export function classify(c: ContainerInfo, image: ImageInfo | null, allow: Image
         workingDir,
         configFiles: files.split(',').map((f) => f.trim()).filter(Boolean),
         service,
+        version: labels[COMPOSE.version] ?? '',
       },
       networks,
       image: { reference: c.Config.Image, id: image.Id, repoDigests: image.RepoDigests ?? [] },

@@ -1,5 +1,5 @@
 /** Runs the built CLI (dist/) as an operator would, capturing output and exit code. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,4 +22,21 @@ export function refit(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 6
     stderr: r.stderr,
     json: <T>() => JSON.parse(r.stdout) as T,
   };
+}
+
+/** Like refit(), without blocking the event loop (so a load loop in the test keeps running). */
+export function refitAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : -1), stdout, stderr, json: <T>() => JSON.parse(stdout) as T });
+    });
+  });
 }

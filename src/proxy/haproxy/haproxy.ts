@@ -6,7 +6,7 @@
  * which haproxy.cfg is rendered, so a later reload keeps what was done at runtime.
  */
 import { kill } from 'node:process';
-import { mkdirSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefitError } from '../../errors.js';
 import { loadCerts } from '../certs.js';
@@ -48,13 +48,16 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
   }
 
   /** Renders the state into haproxy.cfg, checked by `haproxy -c` before it replaces the old file. */
-  async function install(state: ProxyState): Promise<void> {
+  /** Writes state and config; true when the config text changed (only then is a reload worth it). */
+  async function install(state: ProxyState): Promise<boolean> {
     const text = renderHaproxy({ adminSocket: files.admin, bind: o.bind, httpPort: o.httpPort, httpsPort: o.httpsPort, certFiles: loadCerts(o.certDir).map((c) => c.path), serverTimeoutMs: o.serverTimeoutMs, sites: state.sites });
     const candidate = `${files.cfg}.next`;
     writeFileAtomic(candidate, text);
     await runTool(o.binary, ['-c', '-q', '-f', candidate], 'checking the rendered HAProxy config', `the rendered file is kept at ${candidate}`);
+    const changed = readTextOrNull(files.cfg) !== text;
     writeFileAtomic(files.cfg, text);
     writeState(files.state, state);
+    return changed;
   }
 
   async function start(): Promise<void> {
@@ -95,10 +98,11 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
         mkdirSync(o.runDir, { recursive: true, mode: 0o755 });
         chmodSync(o.runDir, 0o755);
         const state = applySites(readState(files.state), sites);
-        await install(state);
+        // Every reload makes the old worker close idle keep-alive connections: reload only for a change.
+        const changed = await install(state);
         const master = masterPid();
         if (master === null) await start();
-        else await reload(master);
+        else if (changed) await reload(master);
         await restoreDrains(state);
       }),
 
@@ -169,4 +173,12 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
       if (!gone) throw new RefitError('proxy', `haproxy master ${master} did not stop after SIGTERM`, `kill -KILL ${master}`);
     },
   };
+}
+
+function readTextOrNull(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
 }

@@ -11,7 +11,7 @@ export function siteFor(name: string, reference: string, policy: Policy, image: 
     name,
     id: name,
     state: 'running',
-    compose: { project: name, workingDir: '/srv/sites', configFiles: ['/srv/sites/docker-compose.yml'], service: 'web' },
+    compose: { project: name, workingDir: '/srv/sites', configFiles: ['/srv/sites/docker-compose.yml'], service: 'web', version: '2.26.1' },
     networks: [],
     image: { reference, ...image },
     vhosts: [],

@@ -1,0 +1,161 @@
+/**
+ * The maintenance engine end to end, on a real host: Compose v1 and v2 sites behind a real
+ * HAProxy, images from a real registry, `refit run` and `refit recover` as an operator runs
+ * them. A load loop runs through the proxy while sites are updated.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PassReport } from '../src/maintenance/report.js';
+import { FLAVORS } from './support/compose-project.js';
+import { NEW_TREE, OLD_TREE, startHarness, tree, type Harness, type TestSite } from './support/host-harness.js';
+import { startLoad } from './support/load.js';
+import { refitAsync } from './support/refit-cli.js';
+
+const SUITE = 'engine';
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness(SUITE);
+});
+afterAll(async () => h?.stop());
+
+function inspect(name: string): { id: string; image: string } {
+  const [id, image] = execFileSync('docker', ['inspect', '-f', '{{.Id}} {{.Config.Image}}', name]).toString().trim().split(' ');
+  return { id: id!, image: image! };
+}
+
+async function get(site: TestSite): Promise<{ status: number; body: string }> {
+  // Through the proxy, by Host (global fetch cannot set Host).
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port: h.httpPort, path: '/', headers: { host: site.vhost }, agent: false }, (r) => {
+      let body = '';
+      r.on('data', (d: Buffer) => (body += d.toString()));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** Whatever happened, the site is whole: serving through the proxy, configs old-or-new as a whole, nothing left over. */
+async function expectWhole(site: TestSite, as: 'old' | 'new') {
+  const version = as === 'old' ? '1.0.0' : '1.1.0';
+  const { status, body } = await get(site);
+  expect(status).toBe(200);
+  expect(body.split('\n')[0]).toBe(`fixture version=${version}`);
+  expect(tree(site.confDir)).toEqual(as === 'old' ? OLD_TREE : NEW_TREE);
+  expect(readFileSync(join(site.dir, 'docker-compose.yml'), 'utf8')).toBe(as === 'old' ? site.composeText : site.composeText.replace(h.ref('web', '1.0.0'), h.ref('web', '1.1.0')));
+  expect(inspect(site.container).image).toBe(h.ref('web', version));
+  expect(h.shadows()).toEqual([]);
+  expect(h.scratchLeft()).toEqual([]);
+  expect(readdirSync(join(site.dir)).filter((n) => n.includes('refit'))).toEqual([]);
+}
+
+describe.each(FLAVORS)('refit run with Compose %s', (flavor) => {
+  it('updates a site under load without dropping a request: merged configs, tag bumped in place, nothing left over', async () => {
+    const site = await h.site(flavor);
+    try {
+      const sync = await refitAsync(['proxy', 'sync'], h.env);
+      expect(sync.stderr).toBe('');
+      const load = startLoad({ port: h.httpPort, host: site.vhost, concurrency: 4, maxMs: 120_000 });
+      const r = await refitAsync(['run', '--json', '--container', site.container], h.env);
+      const served = await load.stop();
+      expect(r.stderr).toBe('');
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const report = r.json<PassReport>().containers[0]!;
+      expect(report.result).toBe('updated');
+      expect(report.merge?.summary).toMatchObject({ 'took-latest': 1, added: 1, conflict: 1, 'kept-customer': 1 });
+      expect(report.health.shadow?.healthy).toBe(true);
+      expect(report.health.original?.healthy).toBe(true);
+      expect(served.failures).toEqual([]);
+      expect(served.ok).toBeGreaterThan(100);
+      expect(Object.keys(served.firstLines).sort()).toEqual(['fixture version=1.0.0', 'fixture version=1.1.0']);
+      await expectWhole(site, 'new');
+      // The customer's old tree is kept as a backup.
+      const backups = join(h.stateDir, 'backups', `${site.project}_web`);
+      const [backup] = readdirSync(backups);
+      expect(tree(join(backups, backup!))).toEqual(OLD_TREE);
+    } finally {
+      await site.down();
+    }
+  });
+
+  it('rolls back a new image that fails its health check: the original never stopped', async () => {
+    const site = await h.site(flavor, { repo: 'bad' });
+    try {
+      const before = inspect(site.container);
+      const r = await refitAsync(['run', '--json', '--container', site.container], h.env);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      const report = r.json<PassReport>().containers[0]!;
+      expect(report.result).toBe('rolled-back');
+      expect(report.reason).toMatch(/shadow-health: shadow .* is unhealthy/);
+      expect(inspect(site.container)).toEqual(before);
+      const { status, body } = await get(site);
+      expect([status, body.split('\n')[0]]).toEqual([200, 'fixture version=1.0.0']);
+      expect(tree(site.confDir)).toEqual(OLD_TREE);
+      expect(readFileSync(join(site.dir, 'docker-compose.yml'), 'utf8')).toBe(site.composeText);
+      expect(h.shadows()).toEqual([]);
+      expect(h.scratchLeft()).toEqual([]);
+    } finally {
+      await site.down();
+    }
+  });
+});
+
+describe('a pass over several sites', () => {
+  it('updates the others when one fails, and says which failed and why', async () => {
+    const good = await h.site('v2');
+    const bad = await h.site('v1', { repo: 'bad' });
+    try {
+      const r = await refitAsync(['run', '--container', good.container, '--container', bad.container], h.env);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`^updated  ${good.container}`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^ROLLED BACK  ${bad.container}[^\\n]*\\n    rolled back: shadow-health: shadow \\S+ on \\S+ is unhealthy`, 'm'));
+      expect(r.stdout).toMatch(/run #\d+: 1 updated, 1 rolled-back/);
+      await expectWhole(good, 'new');
+    } finally {
+      await good.down();
+      await bad.down();
+    }
+  });
+});
+
+describe('a failure injected after a step is rolled back', () => {
+  it.each(['shadow-traffic', 'drain-original', 'config-install', 'image-ref', 'recreate-original'])('fail:%s', async (step) => {
+    const site = await h.site(step.length % 2 ? 'v1' : 'v2');
+    try {
+      const r = await refitAsync(['run', '--container', site.container], { ...h.env, REFIT_FAULT: `fail:${step}` });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`rolled back: ${step}: injected failure`));
+      await expectWhole(site, 'old');
+    } finally {
+      await site.down();
+    }
+  });
+});
+
+describe('SIGKILL of refit, then refit recover', () => {
+  const points = ['pull:done', 'stock-configs:done', 'shadow:begin', 'shadow:done', 'shadow-traffic:done', 'drain-original:done', 'config-install:begin', 'config-install:done', 'image-ref:done', 'recreate-original:begin', 'recreate-original:done', 'original-health:done', 'original-traffic:done', 'retire-shadow:done'];
+  it.each(points)('killed after %s: the site serves, old or new as a whole, nothing orphaned', async (point) => {
+    const site = await h.site(points.indexOf(point) % 2 ? 'v1' : 'v2');
+    try {
+      const killed = await refitAsync(['run', '--container', site.container], { ...h.env, REFIT_FAULT: `kill:${point}` });
+      expect(killed.code, killed.stdout + killed.stderr).toBe(137);
+      const r = await refitAsync(['recover', '--json'], h.env);
+      expect(r.stderr).toBe('');
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const [recovered] = r.json<{ recovered: PassReport['containers'] }>().recovered;
+      const committed = ['original-health:done', 'original-traffic:done', 'retire-shadow:done'].includes(point);
+      expect(recovered?.result).toBe(committed ? 'updated' : 'rolled-back');
+      await expectWhole(site, committed ? 'new' : 'old');
+      const again = await refitAsync(['recover'], h.env);
+      expect(again.stdout).toMatch(/nothing to recover/);
+      expect(existsSync(join(h.stateDir, 'refit.lock'))).toBe(false);
+    } finally {
+      await site.down();
+    }
+  });
+});
