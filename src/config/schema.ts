@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { parseListen } from '../metrics/listen.js';
 
-const ms = (def: number, min = 0) => z.number().int().min(min).default(def);
+// Node timers overflow past 2^31-1 ms (about 24.8 days).
+const ms = (def: number, min = 0) => z.number().int().min(min).max(2 ** 31 - 1).default(def);
 const port = z.number().int().min(1).max(65535);
 const absPath = z.string().startsWith('/', { message: 'must be an absolute path' });
 
