@@ -19,10 +19,15 @@ const REGISTRY_PORT = Number(process.env.REFIT_DEMO_REGISTRY_PORT ?? 5959);
 const REGISTRY = `127.0.0.1:${REGISTRY_PORT}`;
 const IMAGE = (v: string) => `${REGISTRY}/demo/web:${v}`;
 const CONFIG = join(DIR, 'refit.yml');
+// The demo image's stock configs: v1.1.0 raises workers, adds compression and a new file.
+const SITE_CONF_V1 = '# demo site settings\ngreeting=hello\nlanguage=en\ncache=off\n\n# capacity\nworkers=2\ntimeout=30\n';
+const DEMO_V1 = { ...STOCK_V1, 'site.conf': SITE_CONF_V1 };
+const DEMO_V2 = { ...STOCK_V2, 'site.conf': SITE_CONF_V1.replace('workers=2', 'workers=4') + 'compression=on\n' };
 const SITES = [
+  // Edits far from the new defaults: both merge cleanly.
   { name: 'bakery', edit: (c: string) => c.replace('greeting=hello', 'greeting=fresh bread daily') },
-  { name: 'florist', edit: (c: string) => c.replace('timeout=30', 'timeout=90') + 'custom_header=roses\n' },
-  // Conflicts with the new defaults (v2 raises workers to 4): the customer's 8 wins, and the report says what upstream wanted.
+  { name: 'florist', edit: (c: string) => c.replace('language=en', 'language=fr') },
+  // Conflicts with the new defaults (workers 2 -> 4): the customer's 8 wins, and the report says what upstream wanted.
   { name: 'garage', edit: (c: string) => c.replace('workers=2', 'workers=8') },
 ];
 const vhost = (site: string) => `${site}.demo.localhost`;
@@ -76,8 +81,8 @@ async function up(): Promise<void> {
   await startDemoRegistry();
 
   say('building two versions of the demo web image (FROM scratch, busybox httpd) and pushing them');
-  buildWebImage({ tag: IMAGE('1.0.0'), version: '1.0.0', configs: STOCK_V1 });
-  buildWebImage({ tag: IMAGE('1.1.0'), version: '1.1.0', configs: STOCK_V2 });
+  buildWebImage({ tag: IMAGE('1.0.0'), version: '1.0.0', configs: DEMO_V1 });
+  buildWebImage({ tag: IMAGE('1.1.0'), version: '1.1.0', configs: DEMO_V2 });
   for (const v of ['1.0.0', '1.1.0']) execFileSync('docker', ['push', '-q', IMAGE(v)], { stdio: 'ignore' });
   execFileSync('docker', ['rmi', IMAGE('1.1.0')], { stdio: 'ignore' });
 
@@ -85,7 +90,7 @@ async function up(): Promise<void> {
   for (const s of SITES) {
     const dir = join(DIR, 'sites', s.name);
     mkdirSync(join(dir, 'conf'), { recursive: true });
-    for (const [file, text] of Object.entries(STOCK_V1)) writeFileSync(join(dir, 'conf', file), file === 'site.conf' ? s.edit(text) : text);
+    for (const [file, text] of Object.entries(DEMO_V1)) writeFileSync(join(dir, 'conf', file), file === 'site.conf' ? s.edit(text) : text);
     writeFileSync(
       join(dir, 'docker-compose.yml'),
       [
