@@ -9,7 +9,7 @@ import { oneLine } from '../errors.js';
 import { splitTag } from '../docker/ops.js';
 import type { PassHost } from './pass.js';
 import { selectSites } from './pass.js';
-import type { ContainerReport, PassReport } from './report.js';
+import { reportWithoutSteps, siteReportHead, type ContainerReport, type PassReport } from './report.js';
 
 export async function dryRun(host: PassHost, opts: { containers?: string[] }): Promise<PassReport> {
   const startedAt = new Date().toISOString();
@@ -21,21 +21,7 @@ export async function dryRun(host: PassHost, opts: { containers?: string[] }): P
   const containers: ContainerReport[] = [];
   for (const [i, site] of sites.entries()) {
     const check = checks[i]!;
-    const report: ContainerReport = {
-      container: site.name,
-      project: site.compose.project,
-      service: site.compose.service,
-      result: 'current',
-      reason: check.reason,
-      from: { reference: site.image.reference, imageId: site.image.id },
-      to: check.candidate,
-      steps: [],
-      merge: null,
-      health: { shadow: null, original: null },
-      drains: [],
-      notes: [],
-      durationMs: 0,
-    };
+    const report = reportWithoutSteps(siteReportHead(site), 'current', check.reason, check.candidate);
     containers.push(report);
     if (check.status === 'error' || !check.candidate) {
       if (check.status === 'error') Object.assign(report, { result: 'failed', reason: `update check failed: ${check.reason}` });

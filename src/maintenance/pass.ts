@@ -10,7 +10,7 @@ import { proxySitesOf, siteIdOf } from '../proxy/sites.js';
 import type { UpdateCheck } from '../registry/check.js';
 import type { Site } from '../site/discover.js';
 import { maintainContainer, recoverUnfinished, type PipelineDeps, type ProgressEvent } from './pipeline.js';
-import { passOk, type ContainerReport, type PassReport } from './report.js';
+import { passOk, reportWithoutSteps, siteReportHead, type ContainerReport, type PassReport } from './report.js';
 
 /** The host as a pass sees it; real-world.ts binds it to Docker, the registry and the proxy. */
 export interface PassHost {
@@ -83,21 +83,7 @@ export function selectSites(found: { sites: Site[]; unmanaged: { name: string; r
 }
 
 async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, site: Site, check: UpdateCheck, opts: PassOptions): Promise<ContainerReport> {
-  const base = (result: ContainerReport['result'], reason: string): ContainerReport => ({
-    container: site.name,
-    project: site.compose.project,
-    service: site.compose.service,
-    result,
-    reason,
-    from: { reference: site.image.reference, imageId: site.image.id },
-    to: check.candidate,
-    steps: [],
-    merge: null,
-    health: { shadow: null, original: null },
-    drains: [],
-    notes: [],
-    durationMs: 0,
-  });
+  const base = (result: ContainerReport['result'], reason: string) => reportWithoutSteps(siteReportHead(site), result, reason, check.candidate);
   if (check.status === 'current') return base('current', check.reason);
   if (check.status === 'error' || !check.candidate) return base('failed', `update check failed: ${check.reason}`);
   if (opts.mayStart && !opts.mayStart()) return base('skipped', 'the maintenance window closed before this container started');

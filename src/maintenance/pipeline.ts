@@ -5,23 +5,18 @@
  * finished or rolled back from the journal alone, before anything new starts.
  */
 import type { Journal } from '../journal/journal.js';
+import type { ProgressEvent } from '../log/progress-model.js';
 import { recoveryPlan } from '../journal/recover.js';
 import type { JsonValue, MaintenanceLog } from '../journal/types.js';
 import type { Site } from '../site/discover.js';
 import { killIfDue, withFailure, type Fault } from './faults.js';
 import { planMaintenance, type MaintenancePlan } from './plan.js';
-import type { ContainerReport, ContainerResult } from './report.js';
+import { reportWithoutSteps, type ContainerReport, type ContainerResult } from './report.js';
 import { runSteps, undoSteps, type RunOutcome, type StepRecorder } from './runner.js';
 import { STEPS, type MaintenanceCtx } from './steps.js';
 import type { World } from './world.js';
 
-export interface ProgressEvent {
-  container: string;
-  step: string;
-  phase: 'begin' | 'done' | 'failed' | 'undo';
-  at: number;
-  message?: string;
-}
+export type { ProgressEvent };
 
 export interface PipelineDeps {
   world: World;
@@ -78,7 +73,9 @@ async function recoverOne(deps: PipelineDeps, log: MaintenanceLog): Promise<Cont
   if (!plan) {
     // Interrupted before its first step: nothing was changed.
     deps.journal.finishMaintenance(log.id, { status: 'rolled-back', reason: 'interrupted before its first step; nothing had changed' });
-    return emptyReport(log, 'rolled-back', 'interrupted before its first step; nothing had changed');
+    const to = log.imageAfter ? { reference: log.imageAfter, digest: null } : null;
+    const c = { container: log.container, project: log.project, service: log.service, from: { reference: log.imageBefore, imageId: '' } };
+    return reportWithoutSteps(c, 'rolled-back', 'interrupted before its first step; nothing had changed', to);
   }
   const ctx = contextFor(plan, deps);
   const pulled = log.steps.find((e) => e.step === 'pull' && e.phase === 'done')?.record as { imageId?: string } | null | undefined;
@@ -178,22 +175,4 @@ function finish(deps: PipelineDeps, mid: number, ctx: MaintenanceCtx, outcome: R
     report: report as unknown as JsonValue,
   });
   return report;
-}
-
-function emptyReport(log: MaintenanceLog, result: ContainerResult, reason: string): ContainerReport {
-  return {
-    container: log.container,
-    project: log.project,
-    service: log.service,
-    result,
-    reason,
-    from: { reference: log.imageBefore, imageId: '' },
-    to: log.imageAfter ? { reference: log.imageAfter, digest: null } : null,
-    steps: [],
-    merge: null,
-    health: { shadow: null, original: null },
-    drains: [],
-    notes: [],
-    durationMs: 0,
-  };
 }

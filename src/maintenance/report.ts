@@ -4,6 +4,7 @@
  * or JSON, sent to notifications. Plain data only.
  */
 import type { Verdict } from '../health/types.js';
+import type { Site } from '../site/discover.js';
 import type { DrainResult } from '../proxy/types.js';
 import type { StepTiming } from './runner.js';
 import type { MergeReport } from '../merge/report.js';
@@ -41,4 +42,18 @@ export interface PassReport {
 
 export function passOk(reports: ContainerReport[]): boolean {
   return reports.every((r) => r.result !== 'failed' && r.result !== 'rolled-back');
+}
+
+/** A report for a container on which no step ran (current, skipped, failed check, planned). */
+export function reportWithoutSteps(
+  c: { container: string; project: string; service: string; from: ContainerReport['from'] },
+  result: ContainerResult,
+  reason: string,
+  to: ContainerReport['to'],
+): ContainerReport {
+  return { ...c, result, reason, to, steps: [], merge: null, health: { shadow: null, original: null }, drains: [], notes: [], durationMs: 0 };
+}
+
+export function siteReportHead(site: Site): Pick<ContainerReport, 'container' | 'project' | 'service' | 'from'> {
+  return { container: site.name, project: site.compose.project, service: site.compose.service, from: { reference: site.image.reference, imageId: site.image.id } };
 }
