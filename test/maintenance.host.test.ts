@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMIT_STEP, MAINTENANCE_STEPS, type StepName } from '../src/journal/steps.js';
 import type { PassReport } from '../src/maintenance/report.js';
 import { FLAVORS } from './support/compose-project.js';
 import { NEW_TREE, OLD_TREE, startHarness, tree, type Harness, type TestSite } from './support/host-harness.js';
@@ -123,9 +124,10 @@ describe('a pass over several sites', () => {
   });
 });
 
-describe('a failure injected after a step is rolled back', () => {
-  it.each(['shadow-traffic', 'drain-original', 'config-install', 'image-ref', 'recreate-original'])('fail:%s', async (step) => {
-    const site = await h.site(step.length % 2 ? 'v1' : 'v2');
+describe('a failure injected after a step', () => {
+  const beforeCommit = MAINTENANCE_STEPS.slice(0, MAINTENANCE_STEPS.indexOf(COMMIT_STEP));
+  it.each(beforeCommit)('fail:%s is rolled back to the untouched site', async (step) => {
+    const site = await h.site(beforeCommit.indexOf(step) % 2 ? 'v1' : 'v2');
     try {
       const r = await refitAsync(['run', '--container', site.container], { ...h.env, REFIT_FAULT: `fail:${step}` });
       expect(r.code, r.stdout + r.stderr).toBe(1);
@@ -135,10 +137,44 @@ describe('a failure injected after a step is rolled back', () => {
       await site.down();
     }
   });
+
+  it.each(['original-traffic', 'retire-shadow'])('fail:%s after the commit: the update stands, recover finishes it', async (step) => {
+    const site = await h.site(step === 'retire-shadow' ? 'v1' : 'v2');
+    try {
+      const r = await refitAsync(['run', '--container', site.container], { ...h.env, REFIT_FAULT: `fail:${step}` });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(/the update stands but did not finish/);
+      const rec = await refitAsync(['recover'], h.env);
+      expect(rec.code, rec.stdout + rec.stderr).toBe(0);
+      await expectWhole(site, 'new');
+    } finally {
+      await site.down();
+    }
+  });
+});
+
+describe('hooks', () => {
+  it('a failing pre-update hook skips the container; post-update runs in the new one', async () => {
+    const skipped = await h.site('v2', { labels: { 'refit.hook.pre-update': 'echo not now >&2; exit 3' } });
+    const hooked = await h.site('v1', { labels: { 'refit.hook.pre-update': 'true', 'refit.hook.post-update': 'touch /tmp/post-update-ran' } });
+    try {
+      const r = await refitAsync(['run', '--json', '--container', skipped.container, '--container', hooked.container], h.env);
+      const [a, b] = r.json<PassReport>().containers;
+      expect(a).toMatchObject({ container: skipped.container, result: 'skipped' });
+      expect(a!.reason).toMatch(/pre-update hook failed: hook `echo not now >&2; exit 3` in \S+ exited with 3: not now/);
+      await expectWhole(skipped, 'old');
+      expect(b).toMatchObject({ container: hooked.container, result: 'updated', notes: [] });
+      execFileSync('docker', ['exec', hooked.container, 'test', '-f', '/tmp/post-update-ran']);
+    } finally {
+      await skipped.down();
+      await hooked.down();
+    }
+  });
 });
 
 describe('SIGKILL of refit, then refit recover', () => {
-  const points = ['pull:done', 'stock-configs:done', 'shadow:begin', 'shadow:done', 'shadow-traffic:done', 'drain-original:done', 'config-install:begin', 'config-install:done', 'image-ref:done', 'recreate-original:begin', 'recreate-original:done', 'original-health:done', 'original-traffic:done', 'retire-shadow:done'];
+  // After every step's done entry, and in the middle of the steps that act on the site.
+  const points = [...MAINTENANCE_STEPS.map((s) => `${s}:done`), 'shadow:begin', 'config-install:begin', 'recreate-original:begin', 'retire-shadow:begin'];
   it.each(points)('killed after %s: the site serves, old or new as a whole, nothing orphaned', async (point) => {
     const site = await h.site(points.indexOf(point) % 2 ? 'v1' : 'v2');
     try {
@@ -148,7 +184,8 @@ describe('SIGKILL of refit, then refit recover', () => {
       expect(r.stderr).toBe('');
       expect(r.code, r.stdout + r.stderr).toBe(0);
       const [recovered] = r.json<{ recovered: PassReport['containers'] }>().recovered;
-      const committed = ['original-health:done', 'original-traffic:done', 'retire-shadow:done'].includes(point);
+      const [step, phase] = point.split(':') as [StepName, string];
+      const committed = MAINTENANCE_STEPS.indexOf(step) > MAINTENANCE_STEPS.indexOf(COMMIT_STEP) || (step === COMMIT_STEP && phase === 'done');
       expect(recovered?.result).toBe(committed ? 'updated' : 'rolled-back');
       await expectWhole(site, committed ? 'new' : 'old');
       const again = await refitAsync(['recover'], h.env);

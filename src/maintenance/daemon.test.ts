@@ -9,7 +9,7 @@ const report = (): PassReport => ({ runId: 1, kind: 'daemon', startedAt: '', fin
 function fakeDeps(start: string, opts: { passMinutes?: number; stopAfterPasses?: number; stop: AbortController }) {
   let now = new Date(start).getTime();
   const log: string[] = [];
-  const mayStartAnswers: boolean[] = [];
+  const mayStartAnswers: (string | null)[] = [];
   const deps: DaemonDeps = {
     schedule,
     now: () => new Date(now),
@@ -44,7 +44,7 @@ describe('daemon', () => {
     const { deps, log, mayStartAnswers } = fakeDeps('2026-11-29T03:30:00Z', { stop, passMinutes: 45, stopAfterPasses: 1 });
     await runDaemon(deps, stop.signal);
     expect(log[0]).toBe('pass at 2026-11-29T03:30:00.000Z');
-    expect(mayStartAnswers).toEqual([true, false]);
+    expect(mayStartAnswers).toEqual([null, 'the maintenance window closed']);
   });
 
   it('stops between containers when told to', async () => {
@@ -56,6 +56,6 @@ describe('daemon', () => {
       return pass(mayStart);
     };
     expect(await runDaemon(deps, stop.signal)).toBe(1);
-    expect(mayStartAnswers).toEqual([false, false]);
+    expect(mayStartAnswers).toEqual(['refit is stopping', 'refit is stopping']);
   });
 });

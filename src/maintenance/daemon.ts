@@ -12,8 +12,8 @@ export interface DaemonDeps {
   now(): Date;
   /** Resolves after `ms`, or as soon as `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
-  /** One pass; `mayStart` is asked before each container. */
-  pass(mayStart: () => boolean): Promise<PassReport>;
+  /** One pass; `stopReason` is asked before each container. */
+  pass(stopReason: () => string | null): Promise<PassReport>;
   /** Called when a window opens and after each pass (logs, notifications, metrics). */
   onWindow?(w: Window): void;
   onPass?(report: PassReport): Promise<void> | void;
@@ -29,7 +29,7 @@ export async function runDaemon(deps: DaemonDeps, stop: AbortSignal): Promise<nu
     if (stop.aborted) break;
     if (!isOpen(w, deps.now())) continue; // woke late, after the window: wait for the next one
     deps.onWindow?.(w);
-    const report = await deps.pass(() => !stop.aborted && isOpen(w, deps.now()));
+    const report = await deps.pass(() => (stop.aborted ? 'refit is stopping' : isOpen(w, deps.now()) ? null : 'the maintenance window closed'));
     passes++;
     await deps.onPass?.(report);
     // One pass per window: sleep out the rest of it.

@@ -26,8 +26,8 @@ export interface PassOptions {
   /** Only these containers (by name); every name must be a managed container. */
   containers?: string[];
   concurrency: number;
-  /** Asked before each container starts: false once the maintenance window has closed. */
-  mayStart?: () => boolean;
+  /** Asked before each container starts: why no further container may start (window closed, stopping), or null. */
+  stopReason?: () => string | null;
   onProgress?: (e: ProgressEvent) => void;
   now?: () => Date;
 }
@@ -86,7 +86,8 @@ async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, si
   const base = (result: ContainerReport['result'], reason: string) => reportWithoutSteps(siteReportHead(site), result, reason, check.candidate);
   if (check.status === 'current') return base('current', check.reason);
   if (check.status === 'error' || !check.candidate) return base('failed', `update check failed: ${check.reason}`);
-  if (opts.mayStart && !opts.mayStart()) return base('skipped', 'the maintenance window closed before this container started');
+  const stop = opts.stopReason?.();
+  if (stop) return base('skipped', `not started: ${stop}`);
   if (site.hooks.preUpdate) {
     try {
       await host.runHook(site.name, site.hooks.preUpdate);

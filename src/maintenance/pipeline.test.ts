@@ -186,3 +186,25 @@ describe('recover after a crash', () => {
     expectUntouched();
   });
 });
+
+describe('a failure after the point of no return', () => {
+  it.each(['proxy.add shop-web-1', 'shadow.remove', 'rmdir'])('at %s: the update stands and recover finishes it', async (point) => {
+    // Let the pipeline pass the commit step first, then fail the named call.
+    const fail = () => {
+      world.failOn = point;
+    };
+    const check = world.checkHealth.bind(world);
+    let checks = 0;
+    world.checkHealth = async (t) => {
+      if (++checks === 2) fail();
+      return check(t);
+    };
+    const report = await run();
+    expect(report.result).toBe('failed');
+    expect(report.reason).toMatch(/the update stands but did not finish: .*refit recover/);
+    expect(journal.unfinished()).toHaveLength(1);
+    const [recovered] = await recoverUnfinished(deps());
+    expect(recovered!.result).toBe('updated');
+    expectUpdated();
+  });
+});

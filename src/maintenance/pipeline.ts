@@ -101,7 +101,7 @@ async function recoverOne(deps: PipelineDeps, log: MaintenanceLog): Promise<Cont
     );
     outcome = undo.ok
       ? { result: 'rolled-back', failedStep: 'recover', reason: decision.reason, timings: [], records: {} }
-      : { result: 'failed', failedStep: undo.failedAt, reason: `${decision.reason}; rollback failed at ${undo.failedAt}: ${undo.error}`, timings: [], records: {} };
+      : { result: 'failed', committed: false, failedStep: undo.failedAt, reason: `${decision.reason}; rollback failed at ${undo.failedAt}: ${undo.error}`, timings: [], records: {} };
   }
   return finish(deps, log.id, ctx, outcome, started);
 }
@@ -153,7 +153,9 @@ function finish(deps: PipelineDeps, mid: number, ctx: MaintenanceCtx, outcome: R
       ? `updated ${plan.from.reference} -> ${plan.to.reference}`
       : outcome.result === 'rolled-back'
         ? `rolled back: ${outcome.reason}`
-        : `needs an operator: ${outcome.reason}`;
+        : outcome.committed
+          ? `the update stands but did not finish: ${outcome.reason}; \`refit recover\` (or the next run) finishes it`
+          : `needs an operator: ${outcome.reason}`;
   const report: ContainerReport = {
     container: plan.site.name,
     project: plan.site.compose.project,
@@ -169,6 +171,8 @@ function finish(deps: PipelineDeps, mid: number, ctx: MaintenanceCtx, outcome: R
     notes: seen.notes,
     durationMs: Math.round(performance.now() - started),
   };
+  // A committed update that could not finish stays in progress: recovery finishes it forward.
+  if (outcome.result === 'failed' && outcome.committed) return report;
   deps.journal.finishMaintenance(mid, {
     status: result === 'updated' ? 'updated' : result === 'rolled-back' ? 'rolled-back' : 'failed',
     reason,

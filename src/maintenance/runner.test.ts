@@ -59,7 +59,7 @@ describe('runSteps', () => {
     const { rec } = recorder();
     const ctx: Ctx = { effects: [], failAt: 'd' };
     const out = await runSteps(steps, ctx, rec);
-    expect(out).toMatchObject({ result: 'failed', failedStep: 'd' });
+    expect(out).toMatchObject({ result: 'failed', committed: true, failedStep: 'd' });
     expect(ctx.effects).toEqual(['a', 'b', 'c']);
   });
 
@@ -67,7 +67,7 @@ describe('runSteps', () => {
     const { rec } = recorder();
     const ctx: Ctx = { effects: [], failAt: 'c', failUndoAt: 'b' };
     const out = await runSteps(steps, ctx, rec);
-    expect(out).toMatchObject({ result: 'failed', reason: 'c: c broke; rollback failed at b: cannot undo b' });
+    expect(out).toMatchObject({ result: 'failed', committed: false, reason: 'c: c broke; rollback failed at b: cannot undo b' });
     expect(ctx.effects).toEqual(['a', 'b', 'undo c (no record)']);
   });
 

@@ -39,8 +39,11 @@ export interface StepTiming {
 export type RunOutcome =
   | { result: 'done'; timings: StepTiming[]; records: Record<string, unknown> }
   | { result: 'rolled-back'; failedStep: string; reason: string; timings: StepTiming[]; records: Record<string, unknown> }
-  /** Undo itself failed: the operator must look; `reason` says where. */
-  | { result: 'failed'; failedStep: string; reason: string; timings: StepTiming[]; records: Record<string, unknown> };
+  /**
+   * committed: a step after the point of no return failed; the update stands and the remaining
+   * steps must be finished (by `refit recover`). Otherwise undo itself failed: an operator must look.
+   */
+  | { result: 'failed'; committed: boolean; failedStep: string; reason: string; timings: StepTiming[]; records: Record<string, unknown> };
 
 export interface Finished<C> {
   step: Step<C>;
@@ -73,12 +76,12 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, rec: StepRe
       timings.push({ step: step.name, ms, outcome: 'failed', error: oneLine(err) });
       if (finished.some((f) => f.step.pointOfNoReturn)) {
         // The update already stands; a cleanup step failed. Report it, undo nothing.
-        return { result: 'failed', failedStep: step.name, reason, timings, records };
+        return { result: 'failed', committed: true, failedStep: step.name, reason, timings, records };
       }
       const undo = await undoSteps([...finished, { step, record: undefined }], ctx, rec, timings);
       return undo.ok
         ? { result: 'rolled-back', failedStep: step.name, reason, timings, records }
-        : { result: 'failed', failedStep: step.name, reason: `${reason}; rollback failed at ${undo.failedAt}: ${undo.error}`, timings, records };
+        : { result: 'failed', committed: false, failedStep: step.name, reason: `${reason}; rollback failed at ${undo.failedAt}: ${undo.error}`, timings, records };
     }
   }
   return { result: 'done', timings, records };

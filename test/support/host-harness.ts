@@ -18,10 +18,12 @@ import { buildWebImage, STOCK_V1, STOCK_V2 } from './web-image.js';
 export interface Harness {
   registry: RunningRegistry;
   env: { REFIT_CONFIG: string };
+  /** The refit.yml text, for tests that need a variant of it. */
+  configText: string;
   stateDir: string;
   httpPort: number;
   ref(repo: 'web' | 'bad', version: '1.0.0' | '1.1.0'): string;
-  site(flavor: ComposeFlavor, opts?: { repo?: 'web' | 'bad'; vhost?: string }): Promise<TestSite>;
+  site(flavor: ComposeFlavor, opts?: { repo?: 'web' | 'bad'; vhost?: string; labels?: Record<string, string> }): Promise<TestSite>;
   /** Names of containers still around that a maintenance started (shadows). */
   shadows(): string[];
   scratchLeft(): string[];
@@ -67,6 +69,8 @@ export async function startHarness(suite: string): Promise<Harness> {
   const httpPort = await freePort();
   const configText = [
     `stateDir: ${stateDir}`,
+    // Only this harness's images: a pass never touches the sites of test files running alongside.
+    `images: { labels: [], references: ["${registry.host}/**"] }`,
     'health: { attempts: 4, intervalMs: 250 }',
     'proxy:',
     '  type: haproxy',
@@ -81,6 +85,7 @@ export async function startHarness(suite: string): Promise<Harness> {
   return {
     registry,
     env: { REFIT_CONFIG: configFile },
+    configText,
     stateDir,
     httpPort,
     ref,
@@ -98,6 +103,7 @@ export async function startHarness(suite: string): Promise<Harness> {
         '      refit.config: /etc/site',
         '      refit.policy: minor',
         `      refit.test.suite: ${suite}`,
+        ...Object.entries(opts.labels ?? {}).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`),
         '    volumes:',
         '      - ./conf:/etc/site',
         '    environment:',

@@ -50,16 +50,17 @@ export function daemonCommand(): Command {
             schedule: ctx.config.schedule,
             now: () => new Date(),
             sleep: abortableSleep,
-            pass: (mayStart) =>
+            pass: (stopReason) =>
               runPass(host, {
                 kind: 'daemon',
                 concurrency: ctx.config.maintenance.concurrency,
-                mayStart,
+                stopReason,
                 onProgress: (e) => log.info({ container: e.container, step: e.step, phase: e.phase }, e.message ?? `${e.step} ${e.phase}`),
               }),
             onWindow: (w) => log.info({ until: w.end.toISOString() }, 'maintenance window open'),
             onPass: async (report) => {
               record(metrics, report);
+              for (const r of report.containers) log[r.result === 'failed' || r.result === 'rolled-back' ? 'warn' : 'info']({ container: r.container, result: r.result }, r.reason);
               log.info({ runId: report.runId, ok: report.ok }, summaryLine(report));
               await host.announce(report);
             },
