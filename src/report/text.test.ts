@@ -39,15 +39,31 @@ describe('report text', () => {
     expect(text).not.toContain('httpd.conf');
     expect(text).toMatch(/refused +evil in latest: symlink out of the tree/);
     expect(lines).toContain('    drained shop-web-1 in 30000 ms (bound hit, 1 in flight)');
+    expect(lines.at(-1)).toBe('    steps: pull 12 ms');
     expect(renderContainer(updated, { verbose: true }).join('\n')).toMatch(/step pull: done in 12 ms/);
+    expect(renderContainer(updated, { verbose: true }).join('\n')).not.toMatch(/steps:/);
   });
 
   it('says why a container was rolled back and sums up the pass', () => {
-    const rolled: ContainerReport = { ...updated, container: 'blog-web-1', result: 'rolled-back', reason: 'rolled back: shadow-health: unhealthy', merge: null, drains: [], notes: [] } as ContainerReport;
+    const rolled: ContainerReport = {
+      ...updated,
+      container: 'blog-web-1',
+      result: 'rolled-back',
+      reason: 'rolled back: shadow-health: unhealthy',
+      merge: null,
+      drains: [],
+      notes: [],
+      steps: [
+        { step: 'pull', ms: 1234, outcome: 'done' },
+        { step: 'shadow-health', ms: 2500, outcome: 'failed', error: 'unhealthy' },
+        { step: 'shadow', ms: 310.4, outcome: 'undone' },
+      ],
+    };
     const pass: PassReport = { runId: 7, kind: 'run', startedAt: '', finishedAt: '', recovered: [], containers: [updated, rolled], ok: false };
     const lines = renderPass(pass);
     expect(lines).toContain('ROLLED BACK  blog-web-1  web:1.0.0 -> web:1.1.0  4.2 s');
     expect(lines).toContain('    rolled back: shadow-health: unhealthy');
+    expect(lines).toContain('    steps: pull 1.2 s, shadow-health failed 2.5 s, shadow undone 310 ms');
     expect(lines.at(-1)).toBe('run #7: 1 updated, 1 rolled-back');
   });
 });

@@ -2,11 +2,13 @@
  * @module report/text
  * Pass and container reports as text for operators: the outcome of every container on one
  * line, then what matters about it: config outcomes (with the upstream changes the customer's
- * edits overrode), health attempts, drains, notes, step timings.
+ * edits overrode), health attempts, drains, notes, step timings (one line; each step with
+ * --verbose).
  */
 import { renderVerdict } from '../health/render.js';
 import { renderMergeText } from '../merge/report.js';
 import type { ContainerReport, PassReport } from '../maintenance/report.js';
+import type { StepTiming } from '../maintenance/runner.js';
 
 const MARK: Record<ContainerReport['result'], string> = {
   updated: 'updated',
@@ -54,5 +56,16 @@ export function renderContainer(r: ContainerReport, opts: { verbose?: boolean } 
   for (const d of r.drains) detail(`drained ${d.server} in ${d.result.waitedMs} ms${d.result.drained ? '' : ` (bound hit, ${d.result.remainingSessions} in flight)`}`);
   for (const n of r.notes) detail(`note: ${n}`);
   if (opts.verbose) for (const s of r.steps) detail(`step ${s.step}: ${s.outcome} in ${Math.round(s.ms)} ms${s.error ? ` (${s.error})` : ''}`);
+  else if (r.steps.length) detail(`steps: ${r.steps.map(stepTiming).join(', ')}`);
   return lines;
+}
+
+/** `pull 1.2 s`; a step that did not simply finish says how it ended: `shadow-health failed 1.1 s`. */
+function stepTiming(s: StepTiming): string {
+  return `${s.step}${s.outcome === 'done' ? '' : ` ${s.outcome}`} ${s.ms < 1000 ? `${Math.round(s.ms)} ms` : `${(s.ms / 1000).toFixed(1)} s`}`;
+}
+
+/** `2026-11-01 03:00:12Z`: a journal time as operators read it, UTC, to the second. */
+export function utcTime(iso: string): string {
+  return `${iso.replace('T', ' ').slice(0, 19)}Z`;
 }

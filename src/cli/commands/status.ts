@@ -1,24 +1,57 @@
 /**
  * @module cli/commands/status
- * `refit status`: what refit sees on this host — managed sites with every detail, and the
- * containers that ask to be managed but cannot be, each with its reason.
+ * `refit status`: what refit sees on this host — managed sites with every detail, the
+ * containers that ask to be managed but cannot be, each with its reason — and what the journal
+ * says: the last runs, the container being maintained right now, and any maintenance a crash
+ * left unfinished (exit 1 then: `refit recover` must finish it).
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
+import { openJournal } from '../../journal/journal.js';
+import { isAlive, type LockHolder } from '../../journal/lock.js';
+import { journalStatus, NO_JOURNAL, renderJournalStatus, type JournalStatus } from '../../report/journal-status.js';
 import { discoverSites, type Discovery } from '../../site/discover.js';
 import { contextOf } from '../context.js';
 import { printJson, printLines, table } from '../output.js';
 
+const RUNS_SHOWN = 5;
+
 export function statusCommand(): Command {
   return new Command('status')
-    .description('list the managed sites on this host and the containers refit cannot manage')
+    .description('list the managed sites on this host, the containers refit cannot manage, the last runs and any unfinished maintenance')
     .option('--json', 'print the result as JSON (shape in README.md)')
-    .addHelpText('after', '\nExample:\n  refit status --json | jq ".sites[].name"')
+    .addHelpText('after', '\nExit code 1 when a crash left a maintenance unfinished (run `refit recover`).\n\nExample:\n  refit status --json | jq ".sites[].name, .unfinished"')
     .action(async (_opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const found = await discoverSites(ctx.engine(), ctx.config.images, ctx.config.health.path);
-      if (ctx.json) printJson(found);
-      else printLines(renderStatus(found));
+      const journal = readJournalStatus(ctx.config.stateDir);
+      if (journal.unfinished.length) process.exitCode = 1;
+      if (ctx.json) printJson({ ...found, ...journal });
+      else printLines([...renderStatus(found), ...renderJournalStatus(journal)]);
     });
+}
+
+/** Reads without creating: a host where refit never ran has no journal, and status must not make one. */
+function readJournalStatus(stateDir: string): JournalStatus {
+  if (!existsSync(join(stateDir, 'journal.db'))) return NO_JOURNAL;
+  const journal = openJournal(stateDir);
+  try {
+    return journalStatus(journal.lastRuns(RUNS_SHOWN), journal.unfinished(), liveLockHolderPid(stateDir));
+  } finally {
+    journal.close();
+  }
+}
+
+/** The pid of the live refit holding the host lock, or null; a stale or unreadable lock holds nothing. */
+function liveLockHolderPid(stateDir: string): number | null {
+  let holder: LockHolder;
+  try {
+    holder = JSON.parse(readFileSync(join(stateDir, 'refit.lock'), 'utf8')) as LockHolder;
+  } catch {
+    return null;
+  }
+  return typeof holder.pid === 'number' && isAlive(holder) ? holder.pid : null;
 }
 
 export function renderStatus({ sites, unmanaged }: Discovery): string[] {
