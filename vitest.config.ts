@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts'],
           exclude: ['src/**/*.host.test.ts'],
+          // Unit tests run first, on their own, then the host suites.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -20,6 +22,7 @@ export default defineConfig({
           hookTimeout: 300_000,
           // The host has two cores and one Docker Engine: keep suites from starving each other.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
