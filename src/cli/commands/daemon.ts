@@ -23,6 +23,7 @@ import { contextOf } from '../context.js';
 export function daemonCommand(): Command {
   return new Command('daemon')
     .description('run a maintenance pass in every maintenance window (schedule in refit.yml)')
+    .option('--json', 'log as JSON lines (always the case under the daemon; accepted for symmetry with every command)')
     .addHelpText('after', '\nExample:\n  refit daemon            # usually run by packaging/systemd/refit.service')
     .action(async (_opts, cmd: Command) => {
       const ctx = contextOf(cmd);

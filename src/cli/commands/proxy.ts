@@ -18,7 +18,9 @@ export interface SyncReport extends ProxyPlan {
 }
 
 export function proxyCommand(): Command {
-  const proxy = new Command('proxy').description('control the reverse proxy in front of the managed sites');
+  const proxy = new Command('proxy')
+    .description('control the reverse proxy in front of the managed sites')
+    .addHelpText('after', '\nExample:\n  refit proxy sync');
   proxy.addCommand(
     new Command('sync')
       .description('apply the running managed sites to the proxy (vhosts, servers); starts the proxy when it is not running')
