@@ -1,0 +1,136 @@
+/**
+ * @module bench/zero-downtime/platform
+ * What one bench run stands on: a local registry with versions 1.0.0 and 1.1.0 of the fixture
+ * web image (built once), and per run a refit.yml for HAProxy or nginx on free loopback ports
+ * plus N customer sites (Compose v2 projects on 1.0.0 with an edited config dir), all
+ * labelled for sweepLeftovers and removed by their `stop()`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCompose } from '../../src/compose/cli.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { createProxy } from '../../src/proxy/adapter.js';
+import { freePort, startRegistry, type RunningRegistry } from '../../src/registry/testing/local-registry.js';
+import { composeProject, sweepLeftovers, type TestProject } from '../../test/support/compose-project.js';
+import { CUSTOMER_EXTRA, CUSTOMER_SITE_CONF } from '../../test/support/host-harness.js';
+import { buildWebImage, STOCK_V1, STOCK_V2 } from '../../test/support/web-image.js';
+
+export const SUITE = 'zdbench';
+export type ProxyType = 'haproxy' | 'nginx';
+
+export interface Images {
+  ref(version: '1.0.0' | '1.1.0'): string;
+  /** Drops the local copy of 1.1.0: each run must pull it from the registry, as a real host does. */
+  forgetNew(): void;
+  stop(): Promise<void>;
+}
+
+export interface BenchSite {
+  vhost: string;
+  container: string;
+  project: TestProject;
+  /** The updaters' way: new tag in the compose file, `docker compose up -d`. */
+  recreateInPlace(newRef: string): Promise<void>;
+}
+
+export interface RunSetup {
+  env: { REFIT_CONFIG: string };
+  httpPort: number;
+  sites: BenchSite[];
+  stop(): Promise<void>;
+}
+
+export async function startImages(dir: string): Promise<Images> {
+  sweepLeftovers(SUITE);
+  mkdirSync(join(dir, 'registry'), { recursive: true });
+  const registry: RunningRegistry = await startRegistry({ storage: join(dir, 'registry'), port: await freePort() });
+  const ref = (v: string) => `${registry.host}/zdbench/web:${v}`;
+  buildWebImage({ tag: ref('1.0.0'), version: '1.0.0', configs: STOCK_V1 });
+  buildWebImage({ tag: ref('1.1.0'), version: '1.1.0', configs: STOCK_V2 });
+  for (const v of ['1.0.0', '1.1.0']) execFileSync('docker', ['push', '-q', ref(v)], { stdio: 'ignore' });
+  const forgetNew = () => execFileSync('docker', ['rmi', '-f', ref('1.1.0')], { stdio: 'ignore' });
+  forgetNew();
+  return {
+    ref,
+    forgetNew,
+    async stop() {
+      await registry.stop();
+      for (const v of ['1.0.0', '1.1.0']) execFileSync('docker', ['rmi', '-f', ref(v)], { stdio: 'ignore' });
+    },
+  };
+}
+
+function proxyConfig(type: ProxyType, dir: string, httpPort: number, httpsPort: number): string[] {
+  return [
+    '  drainTimeoutMs: 15000',
+    `  ${type}: { runDir: ${join(dir, type)}, bind: 127.0.0.1, httpPort: ${httpPort}, httpsPort: ${httpsPort}, certDir: ${join(dir, 'certs')} }`,
+  ];
+}
+
+export async function startRunSetup(o: { proxy: ProxyType; sites: number; images: Images }): Promise<RunSetup> {
+  o.images.forgetNew();
+  const dir = mkdtempSync(join(tmpdir(), `refit-${SUITE}-`));
+  const httpPort = await freePort();
+  const configText = [`stateDir: ${join(dir, 'state')}`, 'health: { attempts: 10, intervalMs: 250 }', 'proxy:', `  type: ${o.proxy}`, ...proxyConfig(o.proxy, dir, httpPort, await freePort()), ''].join('\n');
+  const configFile = join(dir, 'refit.yml');
+  writeFileSync(configFile, configText);
+  const sites: BenchSite[] = [];
+  try {
+    for (let i = 1; i <= o.sites; i++) sites.push(await startSite(`site${i}-${o.proxy}.${SUITE}.example`, o.images.ref('1.0.0')));
+  } catch (err) {
+    await Promise.all(sites.map((s) => s.project.down()));
+    throw err;
+  }
+  return {
+    env: { REFIT_CONFIG: configFile },
+    httpPort,
+    sites,
+    async stop() {
+      await createProxy(parseConfigText(configText).proxy).stop();
+      for (const s of sites) await s.project.down();
+      sweepLeftovers(SUITE);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startSite(vhost: string, ref: string): Promise<BenchSite> {
+  const composeText = [
+    'services:',
+    '  web:',
+    `    image: "${ref}"`,
+    '    labels:',
+    '      refit.enable: "true"',
+    `      refit.vhosts: "${vhost}"`,
+    '      refit.config: /etc/site',
+    '      refit.policy: minor',
+    `      refit.test.suite: ${SUITE}`,
+    '    volumes:',
+    '      - ./conf:/etc/site',
+    '    networks: [front]',
+    'networks:',
+    '  front:',
+    '    labels:',
+    `      refit.test.suite: ${SUITE}`,
+    '',
+  ].join('\n');
+  const project = await composeProject('v2', SUITE, {
+    'docker-compose.yml': composeText,
+    'conf/site.conf': CUSTOMER_SITE_CONF,
+    'conf/httpd.conf': STOCK_V1['httpd.conf']!,
+    'conf/extra.conf': CUSTOMER_EXTRA,
+  });
+  await project.up();
+  return {
+    vhost,
+    container: project.containerName('web'),
+    project,
+    async recreateInPlace(newRef) {
+      const file = project.files[0]!;
+      writeFileSync(file, readFileSync(file, 'utf8').replace(ref, newRef));
+      await runCompose(project.cli, project, ['up', '-d']);
+    },
+  };
+}
