@@ -106,6 +106,35 @@ describe.each(FLAVORS)('refit run with Compose %s', (flavor) => {
   });
 });
 
+describe('refit run --dry-run', () => {
+  it('shows the plan and each config file\'s merge outcome, and changes nothing', async () => {
+    const site = await h.site('v1');
+    try {
+      const before = inspect(site.container);
+      const r = await refitAsync(['run', '--dry-run', '--json', '--container', site.container], h.env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const [plan] = r.json<PassReport>().containers;
+      expect(plan).toMatchObject({ result: 'planned', to: { reference: h.ref('web', '1.1.0') } });
+      expect(plan!.merge?.items.map((i) => [i.path, i.outcome])).toEqual([
+        ['extra.conf', 'kept-customer'],
+        ['httpd.conf', 'took-latest'],
+        ['new-in-v2.conf', 'added'],
+        ['site.conf', 'conflict'],
+      ]);
+      expect(inspect(site.container)).toEqual(before);
+      expect(tree(site.confDir)).toEqual(OLD_TREE);
+      expect(readFileSync(join(site.dir, 'docker-compose.yml'), 'utf8')).toBe(site.composeText);
+      expect(h.shadows()).toEqual([]);
+      expect(h.scratchLeft()).toEqual([]);
+      const text = await refitAsync(['run', '--dry-run', '--container', site.container], h.env);
+      expect(text.stdout).toMatch(/^planned {2}\S+ {2}\S+web:1\.0\.0 -> \S+web:1\.1\.0/m);
+      expect(text.stdout).toMatch(/conflict +site\.conf \(you won 1 conflicting hunk\)/);
+    } finally {
+      await site.down();
+    }
+  });
+});
+
 describe('a pass over several sites', () => {
   it('updates the others when one fails, and says which failed and why', async () => {
     const good = await h.site('v2');
