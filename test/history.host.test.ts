@@ -1,9 +1,14 @@
 /**
  * `refit history` and the journal part of `refit status` after real passes through the
  * harness (HAProxy, a local registry, a Compose site per maintenance): one update, one
- * rollback, and one run killed mid-way that `refit status` reports until `refit recover`.
+ * rollback, one run killed mid-way that `refit status` reports until `refit recover`, and
+ * one run that `refit status` watches while it is maintaining a container.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import type { HistoryEntry } from '../src/report/history.js';
 import type { JournalStatus } from '../src/report/journal-status.js';
 import { startHarness, type Harness, type TestSite } from './support/host-harness.js';
@@ -136,6 +141,35 @@ describe('refit status from the journal', () => {
       expect(after.code).toBe(0);
       expect(after.json<JournalStatus>().unfinished).toEqual([]);
       expect(entries('--container', site.container)[0]).toMatchObject({ status: 'rolled-back', endedOn: h.ref('web', '1.0.0') });
+    } finally {
+      await site.down();
+    }
+  });
+});
+
+describe('refit status while a refit is maintaining a container', () => {
+  it('names the container and its step, and counts nothing as unfinished', async () => {
+    const site = await h.site('v1', { repo: 'bad' });
+    // A slow health check (about 12 s of failing attempts) holds the maintenance at shadow-health long enough to look at it.
+    const config = parse(readFileSync(h.env.REFIT_CONFIG, 'utf8')) as Record<string, unknown>;
+    const slow = join(dirname(h.env.REFIT_CONFIG), 'refit-slow-health.yml');
+    writeFileSync(slow, stringify({ ...config, health: { attempts: 24, intervalMs: 500 } }));
+    try {
+      const running = refitAsync(['run', '--container', site.container], { REFIT_CONFIG: slow });
+      let seen: JournalStatus | undefined;
+      for (let i = 0; i < 60; i++) {
+        const r = await refitAsync(['status', '--json'], h.env);
+        expect(r.code, r.stderr).toBe(0);
+        seen = r.json<JournalStatus>();
+        if (seen.current[0]?.lastStep?.step === 'shadow-health') break;
+        await sleep(250);
+      }
+      expect(seen?.current).toEqual([expect.objectContaining({ container: site.container, lastStep: expect.objectContaining({ step: 'shadow-health', phase: 'begin' }) })]);
+      expect(seen?.unfinished).toEqual([]);
+      expect(seen?.runs[0]).toMatchObject({ id: seen?.current[0]?.runId, result: 'running', finished: null });
+      const text = await refitAsync(['status'], h.env);
+      expect(text.stdout).toMatch(new RegExp(`^maintaining now \\(run #\\d+\\): ${site.container}  \\S+ -> \\S+  last step shadow-health begin at `, 'm'));
+      expect((await running).code).toBe(1);
     } finally {
       await site.down();
     }
