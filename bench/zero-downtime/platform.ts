@@ -21,6 +21,8 @@ export const SUITE = 'zdbench';
 export type ProxyType = 'haproxy' | 'nginx';
 
 export interface Images {
+  /** The registry's HOST:PORT: the bench's refit.yml allows only its images, so no other managed site on the host is touched. */
+  registryHost: string;
   ref(version: '1.0.0' | '1.1.0'): string;
   /** Drops the local copy of 1.1.0: each run must pull it from the registry, as a real host does. */
   forgetNew(): void;
@@ -53,6 +55,7 @@ export async function startImages(dir: string): Promise<Images> {
   const forgetNew = () => execFileSync('docker', ['rmi', '-f', ref('1.1.0')], { stdio: 'ignore' });
   forgetNew();
   return {
+    registryHost: registry.host,
     ref,
     forgetNew,
     async stop() {
@@ -73,7 +76,7 @@ export async function startRunSetup(o: { proxy: ProxyType; sites: number; images
   o.images.forgetNew();
   const dir = mkdtempSync(join(tmpdir(), `refit-${SUITE}-`));
   const httpPort = await freePort();
-  const configText = [`stateDir: ${join(dir, 'state')}`, 'health: { attempts: 10, intervalMs: 250 }', 'proxy:', `  type: ${o.proxy}`, ...proxyConfig(o.proxy, dir, httpPort, await freePort()), ''].join('\n');
+  const configText = [`stateDir: ${join(dir, 'state')}`, `images: { labels: [], references: ["${o.images.registryHost}/**"] }`, 'health: { attempts: 10, intervalMs: 250 }', 'proxy:', `  type: ${o.proxy}`, ...proxyConfig(o.proxy, dir, httpPort, await freePort()), ''].join('\n');
   const configFile = join(dir, 'refit.yml');
   writeFileSync(configFile, configText);
   const sites: BenchSite[] = [];

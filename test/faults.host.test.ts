@@ -1,0 +1,222 @@
+/**
+ * Faults the engine tests do not cover, on a real host (Compose, HAProxy, registry): the
+ * shadow dying after it passed its check, the new original failing to start, the registry
+ * vanishing mid-pull, the scratch filesystem full. After each pass (and `refit recover` where
+ * refit was killed) every site serves, its config dir is exactly the old or the fully merged
+ * tree, and nothing is left behind: no shadow container or network, scratch dir, staging dir.
+ *
+ * The points in a live pass are reached deterministically: a slow request held open on the
+ * original makes `drain-original` wait for its bound (proxy.drainTimeoutMs, 10 s here), and
+ * the test acts when the journal (opened read-only) shows the step it waits for.
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHADOW_SUFFIX } from '../src/compose/override.js';
+import type { PassReport } from '../src/maintenance/report.js';
+import { freePort, startRegistry, type RunningRegistry } from '../src/registry/testing/local-registry.js';
+import { NEW_TREE, OLD_TREE, startHarness, tree, type Harness, type TestSite } from './support/host-harness.js';
+import { journalSeq, waitForStep } from './support/journal-watch.js';
+import { refitAsync } from './support/refit-cli.js';
+import { startVanishingFront } from './support/vanishing-registry.js';
+
+const SUITE = 'faults';
+let h: Harness;
+/** The registry restarted on its port after the vanishing-registry test, for the tests after it. */
+let restored: RunningRegistry | undefined;
+
+beforeAll(async () => {
+  unmountLeftovers();
+  h = await startHarness(SUITE);
+});
+afterAll(async () => {
+  await restored?.stop();
+  await h?.stop();
+});
+
+/** A killed earlier run of the scratch-full test leaves its tmpfs mounted inside its harness dir. */
+function unmountLeftovers(): void {
+  const mine = new RegExp(`^${tmpdir()}/refit-${SUITE}-[^/]+/state/scratch$`);
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const point = line.split(' ')[1];
+    if (point && mine.test(point)) execFileSync('umount', [point]);
+  }
+}
+
+function get(site: TestSite, path = '/', timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  // Through the proxy, by Host (global fetch cannot set Host).
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port: h.httpPort, path, headers: { host: site.vhost }, agent: false, timeout: timeoutMs }, (r) => {
+      let body = '';
+      r.on('data', (d: Buffer) => (body += d.toString()));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      r.on('error', () => resolve({ status: r.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (e) => resolve({ status: 0, body: e.message }));
+    req.end();
+  });
+}
+
+/** A request the original is still serving when refit drains it: the drain waits for its bound. */
+async function holdOriginal(site: TestSite): Promise<Promise<unknown>> {
+  const held = get(site, '/cgi-bin/slow?60', 90_000);
+  await sleep(300);
+  return held;
+}
+
+function scratchEntries(): string[] {
+  const dir = join(h.stateDir, 'scratch');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** The site serves `as` through the proxy, with exactly that tree and compose file, and nothing of a maintenance is left. */
+async function expectWhole(site: TestSite, as: 'old' | 'new', o: { scratch?: string[] } = {}) {
+  const version = as === 'old' ? '1.0.0' : '1.1.0';
+  const { status, body } = await get(site);
+  expect([status, body.split('\n')[0]]).toEqual([200, `fixture version=${version}`]);
+  expect(tree(site.confDir)).toEqual(as === 'old' ? OLD_TREE : NEW_TREE);
+  expect(readFileSync(join(site.dir, 'docker-compose.yml'), 'utf8')).toBe(as === 'old' ? site.composeText : site.composeText.replace(h.ref('web', '1.0.0'), h.ref('web', '1.1.0')));
+  expect(execFileSync('docker', ['inspect', '-f', '{{.Config.Image}}', site.container]).toString().trim()).toBe(h.ref('web', version));
+  expect(h.shadows()).toEqual([]);
+  const shadowNets = execFileSync('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${site.project}${SHADOW_SUFFIX}`]).toString().trim();
+  expect(shadowNets).toBe('');
+  expect(scratchEntries()).toEqual(o.scratch ?? []);
+  // Staging, previous and discarded config trees live beside the config dir as .conf.refit-*.
+  expect(readdirSync(site.dir).filter((n) => n.includes('refit'))).toEqual([]);
+  const again = await refitAsync(['recover'], h.env);
+  expect(again.stdout).toMatch(/nothing to recover/);
+}
+
+const only = (r: { json<T>(): T }) => r.json<PassReport>().containers[0]!;
+
+describe('the shadow dies after it passed its check', () => {
+  it('refit killed right after shadow-health, the shadow killed too: recover rolls back to the untouched site', async () => {
+    const site = await h.site('v2');
+    try {
+      const killed = await refitAsync(['run', '--container', site.container], { ...h.env, REFIT_FAULT: 'kill:shadow-health:done' });
+      expect(killed.code, killed.stdout + killed.stderr).toBe(137);
+      const [shadow] = h.shadows();
+      expect(shadow).toBeDefined();
+      execFileSync('docker', ['kill', shadow!], { stdio: 'ignore' });
+      const r = await refitAsync(['recover', '--json'], h.env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.json<{ recovered: PassReport['containers'] }>().recovered[0]?.result).toBe('rolled-back');
+      await expectWhole(site, 'old');
+    } finally {
+      await site.down();
+    }
+  });
+
+  it('in a live pass, once it serves traffic and the original drains: the recreated original is proven on its own and the update stands', async () => {
+    const site = await h.site('v1');
+    try {
+      const held = await holdOriginal(site);
+      const from = journalSeq(h.stateDir);
+      const pass = refitAsync(['run', '--json', '--container', site.container], h.env);
+      expect(await waitForStep(h.stateDir, { step: 'drain-original', phase: 'begin', afterSeq: from, until: pass })).toBe(true);
+      const [shadow] = h.shadows();
+      execFileSync('docker', ['kill', shadow!], { stdio: 'ignore' });
+      const r = await pass;
+      await held;
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const report = only(r);
+      expect(report.result).toBe('updated');
+      expect(report.health.original?.healthy).toBe(true);
+      await expectWhole(site, 'new');
+    } finally {
+      await site.down();
+    }
+  });
+});
+
+describe('the new original fails to start', () => {
+  // The shadow starts from the merged tree in scratch; the original, later, from the same tree
+  // installed into the customer's dir. Once the shadow has passed and the original drains, the
+  // test adds `fail_start=1` (the fixture then exits 3 at start) to the merged site.conf: the
+  // shadow was healthy, the recreated original cannot start.
+  it('rolls back: configs, compose file and the original on its old image come back', async () => {
+    const site = await h.site('v2');
+    try {
+      const held = await holdOriginal(site);
+      const from = journalSeq(h.stateDir);
+      const pass = refitAsync(['run', '--json', '--container', site.container], h.env);
+      expect(await waitForStep(h.stateDir, { step: 'drain-original', phase: 'begin', afterSeq: from, until: pass })).toBe(true);
+      const [scratch] = scratchEntries();
+      appendFileSync(join(h.stateDir, 'scratch', scratch!, 'merged', 'site.conf'), 'fail_start=1\n');
+      const r = await pass;
+      await held;
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      const report = only(r);
+      expect(report.health.shadow?.healthy).toBe(true);
+      expect(report.result).toBe('rolled-back');
+      expect(report.reason).toMatch(/^rolled back: (recreate-original|original-health): /);
+      await expectWhole(site, 'old');
+    } finally {
+      await site.down();
+    }
+  });
+});
+
+describe('the scratch filesystem is full', () => {
+  it('the copy of the stock configs fails with ENOSPC, nothing else was touched, the scratch dir is cleared', async () => {
+    const site = await h.site('v1');
+    const scratch = join(h.stateDir, 'scratch');
+    mkdirSync(scratch, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', scratch]);
+    try {
+      try {
+        for (;;) appendFileSync(join(scratch, 'filler'), Buffer.alloc(4096));
+      } catch (err) {
+        expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      }
+      const r = await refitAsync(['run', '--json', '--container', site.container], h.env);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      const report = only(r);
+      expect(report.result).toBe('rolled-back');
+      expect(report.reason).toMatch(/^rolled back: stock-configs: .*(ENOSPC|no space)/i);
+      await expectWhole(site, 'old', { scratch: ['filler'] });
+    } finally {
+      execFileSync('umount', [scratch]);
+      await site.down();
+    }
+  });
+});
+
+// Last: it moves the harness's registry, then puts one back on the same port for what follows.
+describe('the registry vanishes mid-pull', () => {
+  it('answers the update check, dies at the first blob of the pull: the pass rolls back; once it is back the next pass updates', async () => {
+    const site = await h.site('v2');
+    execFileSync('docker', ['rmi', '-f', h.ref('web', '1.1.0')], { stdio: 'ignore' }); // the pull must download
+    const port = Number(h.registry.host.split(':')[1]);
+    const storage = h.registry.options.storage;
+    await h.registry.stop();
+    const moved = await startRegistry({ storage, port: await freePort() });
+    const front = await startVanishingFront({ port, target: { host: '127.0.0.1', port: Number(moved.host.split(':')[1]) } });
+    try {
+      const r = await refitAsync(['run', '--json', '--container', site.container], h.env);
+      expect(front.vanished()).toBe(true);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      const report = only(r);
+      expect(report.result).toBe('rolled-back');
+      expect(report.reason).toMatch(/^rolled back: pull: .*connection refused/);
+      await expectWhole(site, 'old');
+
+      await front.stop();
+      await moved.stop();
+      restored = await startRegistry({ storage, port });
+      const next = await refitAsync(['run', '--json', '--container', site.container], h.env);
+      expect(next.code, next.stdout + next.stderr).toBe(0);
+      expect(only(next).result).toBe('updated');
+      await expectWhole(site, 'new');
+    } finally {
+      await front.stop();
+      await moved.stop();
+      await site.down();
+    }
+  });
+});

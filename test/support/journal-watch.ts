@@ -1,0 +1,46 @@
+/**
+ * Watching a running refit from a test: the journal (`stateDir/journal.db`) opened read-only,
+ * polled for a step entry, so a test can act on the world at an exact point of a live pass
+ * (e.g. kill the shadow once it serves traffic) without injecting anything into refit.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import type { StepPhase } from '../../src/journal/types.js';
+
+function read<T>(stateDir: string, fn: (db: Database.Database) => T, fallback: T): T {
+  const file = join(stateDir, 'journal.db');
+  if (!existsSync(file)) return fallback;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** The newest step entry's sequence number (0 without a journal): entries after it are a later pass's. */
+export function journalSeq(stateDir: string): number {
+  return read(stateDir, (db) => (db.prepare('SELECT MAX(seq) AS seq FROM steps').get() as { seq: number | null }).seq ?? 0, 0);
+}
+
+/**
+ * Resolves true as soon as the journal holds `step` `phase` after `afterSeq`; false when
+ * `until` settles first or `timeoutMs` passes (the pass ended without reaching that point).
+ */
+export async function waitForStep(stateDir: string, o: { step: string; phase: StepPhase; afterSeq: number; until: Promise<unknown>; timeoutMs?: number }): Promise<boolean> {
+  let settled = false;
+  const settle = () => {
+    settled = true;
+  };
+  o.until.then(settle, settle);
+  const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+  while (Date.now() < deadline) {
+    const hit = read(stateDir, (db) => db.prepare('SELECT 1 FROM steps WHERE seq > ? AND step = ? AND phase = ? LIMIT 1').get(o.afterSeq, o.step, o.phase) !== undefined, false);
+    if (hit) return true;
+    if (settled) return false;
+    await sleep(20);
+  }
+  return false;
+}
