@@ -47,8 +47,10 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
     return pid;
   }
 
-  /** Renders the state into haproxy.cfg, checked by `haproxy -c` before it replaces the old file. */
-  /** Writes state and config; true when the config text changed (only then is a reload worth it). */
+  /**
+   * Renders the state into haproxy.cfg, checked by `haproxy -c` before it replaces the old file.
+   * True when the config text changed: only then is a reload worth it.
+   */
   async function install(state: ProxyState): Promise<boolean> {
     const text = renderHaproxy({ adminSocket: files.admin, bind: o.bind, httpPort: o.httpPort, httpsPort: o.httpsPort, certFiles: loadCerts(o.certDir).map((c) => c.path), serverTimeoutMs: o.serverTimeoutMs, sites: state.sites });
     const candidate = `${files.cfg}.next`;
