@@ -5,16 +5,15 @@
  * refit was killed) every site serves, its config dir is exactly the old or the fully merged
  * tree, and nothing is left behind: no shadow container or network, scratch dir, staging dir.
  *
- * The points in a live pass are reached deterministically: a slow request held open on the
- * original makes `drain-original` wait for its bound (proxy.drainTimeoutMs, 10 s here), and
- * the test acts when the journal (opened read-only) shows the step it waits for.
+ * The points in a live pass are reached deterministically: the test acts when the journal
+ * (opened read-only) shows the step it waits for, and a slow request on the original keeps
+ * `drain-original` waiting long enough for it to act before the next step.
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHADOW_SUFFIX } from '../src/compose/override.js';
 import type { PassReport } from '../src/maintenance/report.js';
@@ -62,11 +61,14 @@ function get(site: TestSite, path = '/', timeoutMs = 10_000): Promise<{ status: 
   });
 }
 
-/** A request the original is still serving when refit drains it: the drain waits for its bound. */
-async function holdOriginal(site: TestSite): Promise<Promise<unknown>> {
-  const held = get(site, '/cgi-bin/slow?60', 90_000);
-  await sleep(300);
-  return held;
+/**
+ * Once the pass starts the shadow (the original still has all the traffic), a request of 8 s to
+ * the original: `drain-original` waits for it (below the 10 s drain bound), which gives the
+ * test seconds to act between `drain-original` and `config-install`.
+ */
+async function holdOriginal(site: TestSite, pass: Promise<unknown>, afterSeq: number): Promise<{ held: Promise<{ status: number; body: string }> }> {
+  expect(await waitForStep(h.stateDir, { step: 'shadow', phase: 'begin', afterSeq, until: pass })).toBe(true);
+  return { held: get(site, '/cgi-bin/slow?8', 30_000) }; // wrapped: an async function returning the promise itself would wait for it
 }
 
 function scratchEntries(): string[] {
@@ -115,14 +117,14 @@ describe('the shadow dies after it passed its check', () => {
   it('in a live pass, once it serves traffic and the original drains: the recreated original is proven on its own and the update stands', async () => {
     const site = await h.site('v1');
     try {
-      const held = await holdOriginal(site);
       const from = journalSeq(h.stateDir);
       const pass = refitAsync(['run', '--json', '--container', site.container], h.env);
+      const { held } = await holdOriginal(site, pass, from);
       expect(await waitForStep(h.stateDir, { step: 'drain-original', phase: 'begin', afterSeq: from, until: pass })).toBe(true);
       const [shadow] = h.shadows();
       execFileSync('docker', ['kill', shadow!], { stdio: 'ignore' });
       const r = await pass;
-      await held;
+      expect((await held).status).toBe(200); // drained, not cut
       expect(r.code, r.stdout + r.stderr).toBe(0);
       const report = only(r);
       expect(report.result).toBe('updated');
@@ -142,14 +144,14 @@ describe('the new original fails to start', () => {
   it('rolls back: configs, compose file and the original on its old image come back', async () => {
     const site = await h.site('v2');
     try {
-      const held = await holdOriginal(site);
       const from = journalSeq(h.stateDir);
       const pass = refitAsync(['run', '--json', '--container', site.container], h.env);
+      const { held } = await holdOriginal(site, pass, from);
       expect(await waitForStep(h.stateDir, { step: 'drain-original', phase: 'begin', afterSeq: from, until: pass })).toBe(true);
       const [scratch] = scratchEntries();
       appendFileSync(join(h.stateDir, 'scratch', scratch!, 'merged', 'site.conf'), 'fail_start=1\n');
       const r = await pass;
-      await held;
+      expect((await held).status).toBe(200); // drained, not cut
       expect(r.code, r.stdout + r.stderr).toBe(1);
       const report = only(r);
       expect(report.health.shadow?.healthy).toBe(true);
