@@ -197,6 +197,17 @@ describe.each(['haproxy', 'nginx'] as const)('%s adapter', (kind) => {
     expect(servedBy(r)).toBe(w(1).name);
   });
 
+  it('removes a server whose requests outlived the drain bound (they are cut: its container is about to stop)', async () => {
+    await proxy.apply([...base(), site('cut.web', ['cut.example'], [w(1), w(3)])]);
+    await proxy.drain('cut.web', w(3), { timeoutMs: 5_000 });
+    const slow = get(httpPort, 'cut.example', '/cgi-bin/slow?4').catch((err: Error) => ({ status: 0, body: err.message }));
+    await slowRunningIn(w(1).name);
+    expect((await proxy.drain('cut.web', w(1), { timeoutMs: 300 })).drained).toBe(false);
+    await proxy.remove('cut.web', w(1));
+    expect((await proxy.list('cut.web')).map((s) => s.name)).not.toContain(w(1).name);
+    await slow;
+  });
+
   it('keeps runtime additions and drain states across a later apply (reload)', async () => {
     await proxy.apply([...base(), site('keep.web', ['keep.example'], [w(1)])]);
     await proxy.add('keep.web', w(3));

@@ -151,13 +151,21 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
         const target = `${backendOf(siteId)}/${up.name}`;
         if (await runtimeServer(siteId, up.name)) {
           await api.expect(`set server ${target} state maint`);
-          // HAProxy refuses while the server still has streams or idle connections; those end quickly once it is in maint.
+          // HAProxy refuses while the server still has streams or idle connections; idle ones end
+          // quickly once it is in maint. Requests still running after that outlived the drain bound
+          // the caller chose: they are cut, as the container they run on is about to stop.
           let refusal = '';
-          const deleted = await waitFor(async () => {
-            refusal = (await api.send(`del server ${target}`)).trim();
-            return /^Server deleted/.test(refusal) ? true : undefined;
-          }, 2_000, POLL_MS);
-          if (!deleted) throw new RefitError('proxy', `HAProxy would not remove server ${up.name} from site ${siteId}: ${refusal}`, 'drain it first so its requests can finish; it is in maintenance now and gets no new requests');
+          const del = () =>
+            waitFor(async () => {
+              refusal = (await api.send(`del server ${target}`)).trim();
+              return /^Server deleted/.test(refusal) ? true : undefined;
+            }, 2_000, POLL_MS);
+          let deleted = await del();
+          if (!deleted) {
+            await api.send(`shutdown sessions server ${target}`);
+            deleted = await del();
+          }
+          if (!deleted) throw new RefitError('proxy', `HAProxy would not remove server ${up.name} from site ${siteId}: ${refusal}`, 'it is in maintenance and gets no new requests; see `show servers conn` on the admin socket');
         }
         await install(withoutServer(readState(files.state), siteId, up.name));
       }),
