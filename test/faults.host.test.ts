@@ -114,7 +114,7 @@ describe('the shadow dies after it passed its check', () => {
     }
   });
 
-  it('in a live pass, once it serves traffic and the original drains: the recreated original is proven on its own and the update stands', async () => {
+  it('in a live pass, while the original drains: the original is never stopped, it is put back and the pass rolls back', async () => {
     const site = await h.site('v1');
     try {
       const from = journalSeq(h.stateDir);
@@ -125,11 +125,11 @@ describe('the shadow dies after it passed its check', () => {
       execFileSync('docker', ['kill', shadow!], { stdio: 'ignore' });
       const r = await pass;
       expect((await held).status).toBe(200); // drained, not cut
-      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
       const report = only(r);
-      expect(report.result).toBe('updated');
-      expect(report.health.original?.healthy).toBe(true);
-      await expectWhole(site, 'new');
+      expect(report.result).toBe('rolled-back');
+      expect(report.reason).toMatch(/drain-original: the shadow \S+ is not running after the original was drained; the original keeps serving/);
+      await expectWhole(site, 'old');
     } finally {
       await site.down();
     }

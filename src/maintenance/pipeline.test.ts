@@ -46,6 +46,12 @@ afterEach(() => {
 const deps = (j: Journal = journal): PipelineDeps => ({ world, journal: j, stateDir, keepBackups: 3 });
 const run = () => maintainContainer(deps(), journal.beginRun('run'), site, SITE_ID, { reference: NEW.reference, digest: null });
 
+/** The original's container on the new image (recreated by the swap) answers at this IP. */
+function isRecreatedOriginal(ip: string): boolean {
+  const c = world.containers.get(site.name);
+  return c?.ip === ip && c.imageId === NEW.id;
+}
+
 /** The site is exactly as before the maintenance: old image, old configs, original serving, nothing left. */
 function expectUntouched() {
   const original = world.containers.get(site.name)!;
@@ -123,13 +129,10 @@ describe('one container maintenance', () => {
   });
 
   it('rolls back when the recreated original fails its check, bringing the old one back', async () => {
-    const report = await (async () => {
-      // The shadow passes; the recreated original (second container on the new image) does not.
-      let checks = 0;
-      const check = world.checkHealth.bind(world);
-      world.checkHealth = async (t) => (++checks === 2 ? { healthy: false, reason: 'GET / timed out', attempts: [] } : check(t));
-      return run();
-    })();
+    // The shadow passes; the recreated original on the new image does not.
+    const check = world.checkHealth.bind(world);
+    world.checkHealth = async (t) => (isRecreatedOriginal(t.ip) ? { healthy: false, reason: 'GET / timed out', attempts: [] } : check(t));
+    const report = await run();
     expect(report.result).toBe('rolled-back');
     expect(report.reason).toMatch(/original-health/);
     expectUntouched();
@@ -189,14 +192,10 @@ describe('recover after a crash', () => {
 
 describe('a failure after the point of no return', () => {
   it.each(['proxy.add shop-web-1', 'shadow.remove', 'rmdir'])('at %s: the update stands and recover finishes it', async (point) => {
-    // Let the pipeline pass the commit step first, then fail the named call.
-    const fail = () => {
-      world.failOn = point;
-    };
+    // Once the recreated original is checked (the commit step), fail the named call.
     const check = world.checkHealth.bind(world);
-    let checks = 0;
     world.checkHealth = async (t) => {
-      if (++checks === 2) fail();
+      if (isRecreatedOriginal(t.ip)) world.failOn = point;
       return check(t);
     };
     const report = await run();
@@ -206,5 +205,21 @@ describe('a failure after the point of no return', () => {
     const [recovered] = await recoverUnfinished(deps());
     expect(recovered!.result).toBe('updated');
     expectUpdated();
+  });
+});
+
+describe('the shadow must serve while the original is out', () => {
+  it('a shadow that died before the original is drained: rolled back, the original never left', async () => {
+    // The shadow dies once it is in the proxy.
+    const add = world.proxy.add.bind(world.proxy);
+    world.proxy.add = async (siteId, up) => {
+      await add(siteId, up);
+      if (up.name.endsWith('-refit-shadow')) world.containers.delete(up.name);
+    };
+    const report = await run();
+    expect(report.result).toBe('rolled-back');
+    expect(report.reason).toMatch(/drain-original: the shadow shop-web-1-refit-shadow is not running before the original was drained; the original keeps serving/);
+    expect(world.calls.some((c) => c === `proxy.drain ${site.name}`)).toBe(false);
+    expectUntouched();
   });
 });

@@ -176,6 +176,16 @@ const configBackup: MStep = {
   undo: async () => undefined, // backups are kept
 };
 
+/** The original is only taken out while the shadow serves: checked before the drain and after it. */
+async function requireShadowServing(ctx: MaintenanceCtx, when: string): Promise<void> {
+  const shadow = await ctx.world.endpointOf(ctx.plan.shadowName);
+  const verdict = shadow ? await ctx.world.checkHealth(target(ctx.plan, shadow.ip)) : null;
+  if (!verdict?.healthy) {
+    const why = verdict ? `is unhealthy: ${verdict.reason}` : 'is not running';
+    throw new RefitError('health', `the shadow ${ctx.plan.shadowName} ${why} ${when}; the original keeps serving`, 'see `docker logs` of the shadow and the report');
+  }
+}
+
 const drainOriginal: MStep = {
   name: 'drain-original',
   async run(ctx) {
@@ -183,7 +193,9 @@ const drainOriginal: MStep = {
     const { plan } = ctx;
     const net = ctx.world.network ? plan.site.networks.find((n) => n.name === ctx.world.network) : plan.site.networks.find((n) => n.ip);
     const ip = net?.ip ?? '';
+    await requireShadowServing(ctx, 'before the original was drained');
     await takeOutOfRotation(ctx, { name: plan.site.name, ip, port: plan.site.port });
+    await requireShadowServing(ctx, 'after the original was drained');
     return { drain: ctx.seen.drains.at(-1)?.result ?? null };
   },
   // By the time this runs, configs and compose file are the customer's again (undone after this
