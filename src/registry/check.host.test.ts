@@ -163,10 +163,15 @@ describe('plain HTTP registry on loopback', () => {
   });
 
   it('a registry that is down, a tag that is gone: reasons, and the pass went on', () => {
-    expect(byName(results, 'down')).toMatchObject({ status: 'error', candidate: null, reason: expect.stringMatching(new RegExp(`cannot check ${deadHost}/rcheck/web:1.0.0: registry ${deadHost}: connection refused, the registry is unreachable .*gave up after 2 attempts.*is the registry running`)) });
+    const down = byName(results, 'down');
+    const downToo = byName(results, 'down-too');
+    for (const r of [down, downToo]) expect(r).toMatchObject({ status: 'error', candidate: null, reason: expect.stringMatching(new RegExp(`^cannot check ${deadHost}/rcheck/\\S+: registry ${deadHost}: connection refused, the registry is unreachable .*gave up after 2 attempts`)) });
     expect(byName(results, 'gone')).toMatchObject({ status: 'error', reason: expect.stringMatching(/has no 127\.0\.0\.1:\d+\/rcheck\/web:9\.9\.9 \(HTTP 404\)/) });
-    // The second container on the dead registry gets the same answer without knocking again.
-    expect(byName(results, 'down-too').reason).toMatch(new RegExp(`cannot check ${deadHost}/rcheck/other:2.0.0: registry ${deadHost}: connection refused.*\\(HEAD /v2/rcheck/web/manifests/1.0.0; gave up after 2 attempts\\), earlier in this pass; not asked again`));
+    // Whichever of the two containers on the dead registry asked first, the other got the same
+    // answer without knocking again (which one goes first depends on the pass's concurrency).
+    const [asked, notAsked] = /not asked again/.test(down.reason) ? [downToo, down] : [down, downToo];
+    expect(asked.reason).not.toMatch(/not asked again/);
+    expect(notAsked.reason).toMatch(/, earlier in this pass; not asked again/);
     expect(results.filter((r) => r.status !== 'error')).toHaveLength(11);
   });
 
