@@ -6,12 +6,13 @@
  * which haproxy.cfg is rendered, so a later reload keeps what was done at runtime.
  */
 import { kill } from 'node:process';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefitError } from '../../errors.js';
 import { loadCerts } from '../certs.js';
-import { livePid, processAlive, runTool, serial, waitFor } from '../process.js';
-import { readState, writeFileAtomic, writeState } from '../state-file.js';
+import { installConfig, masterOf } from '../master.js';
+import { runTool, serial, waitFor } from '../process.js';
+import { readState, writeState } from '../state-file.js';
 import { applySites, findServer, requireSite, withoutServer, withServer, type ProxyState } from '../state.js';
 import type { DrainOptions, DrainResult, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
 import { backendOf, renderHaproxy } from './render.js';
@@ -39,13 +40,9 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
   };
   const api = new RuntimeApi(files.admin);
   const exclusive = serial();
-  const masterPid = () => livePid(files.pid, files.cfg);
-
-  function requireRunning(): number {
-    const pid = masterPid();
-    if (pid === null) throw new RefitError('proxy', `haproxy is not running (no live process in ${files.pid})`, 'run `refit proxy sync` to start it');
-    return pid;
-  }
+  const master = masterOf('haproxy', files);
+  const masterPid = master.pid;
+  const requireRunning = master.require;
 
   /**
    * Renders the state into haproxy.cfg, checked by `haproxy -c` before it replaces the old file.
@@ -53,11 +50,9 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
    */
   async function install(state: ProxyState): Promise<boolean> {
     const text = renderHaproxy({ adminSocket: files.admin, bind: o.bind, httpPort: o.httpPort, httpsPort: o.httpsPort, certFiles: loadCerts(o.certDir).map((c) => c.path), serverTimeoutMs: o.serverTimeoutMs, sites: state.sites });
-    const candidate = `${files.cfg}.next`;
-    writeFileAtomic(candidate, text);
-    await runTool(o.binary, ['-c', '-q', '-f', candidate], 'checking the rendered HAProxy config', `the rendered file is kept at ${candidate}`);
-    const changed = readTextOrNull(files.cfg) !== text;
-    writeFileAtomic(files.cfg, text);
+    const changed = await installConfig(files.cfg, text, (candidate) =>
+      runTool(o.binary, ['-c', '-q', '-f', candidate], 'checking the rendered HAProxy config', `the rendered file is kept at ${candidate}`),
+    );
     writeState(files.state, state);
     return changed;
   }
@@ -175,20 +170,6 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
       return (await api.servers(backendOf(siteId))).map(({ name, ip, port, state, sessions }) => ({ name, ip, port, state, sessions }));
     },
 
-    async stop(): Promise<void> {
-      const master = masterPid();
-      if (master === null) return;
-      kill(master, 'SIGTERM');
-      const gone = await waitFor(() => (processAlive(master) ? undefined : true), START_TIMEOUT_MS);
-      if (!gone) throw new RefitError('proxy', `haproxy master ${master} did not stop after SIGTERM`, `kill -KILL ${master}`);
-    },
+    stop: master.stop,
   };
-}
-
-function readTextOrNull(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
 }

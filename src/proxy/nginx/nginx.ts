@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { kill } from 'node:process';
 import { RefitError } from '../../errors.js';
 import { loadCerts } from '../certs.js';
-import { childPids, commandLine, livePid, processAlive, runTool, serial, waitFor } from '../process.js';
-import { readState, writeFileAtomic, writeState } from '../state-file.js';
+import { installConfig, masterOf } from '../master.js';
+import { childPids, commandLine, processAlive, runTool, serial, waitFor } from '../process.js';
+import { readState, writeState } from '../state-file.js';
 import { applySites, findServer, requireSite, withoutServer, withServer, type ProxyState } from '../state.js';
 import type { DrainOptions, DrainResult, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
 import { renderNginx } from './render.js';
@@ -35,13 +36,9 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
   const prefix = `${o.runDir.replace(/\/+$/, '')}/`;
   const files = { cfg: join(o.runDir, 'nginx.conf'), pid: join(o.runDir, 'nginx.pid'), state: join(o.runDir, 'state.json') };
   const exclusive = serial();
-  const masterPid = () => livePid(files.pid, files.cfg);
-
-  function requireRunning(): number {
-    const pid = masterPid();
-    if (pid === null) throw new RefitError('proxy', `nginx is not running (no live process in ${files.pid})`, 'run `refit proxy sync` to start it');
-    return pid;
-  }
+  const master = masterOf('nginx', files);
+  const masterPid = master.pid;
+  const requireRunning = master.require;
 
   /** Renders the state into nginx.conf, checked by `nginx -t` before it replaces the old file. */
   async function install(state: ProxyState): Promise<void> {
@@ -57,10 +54,9 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
       serverTimeoutMs: o.serverTimeoutMs,
       sites: state.sites,
     });
-    const candidate = `${files.cfg}.next`;
-    writeFileAtomic(candidate, text);
-    await runTool(o.binary, ['-t', '-q', '-p', prefix, '-c', candidate], 'checking the rendered nginx config', `the rendered file is kept at ${candidate}`);
-    writeFileAtomic(files.cfg, text);
+    await installConfig(files.cfg, text, (candidate) =>
+      runTool(o.binary, ['-t', '-q', '-p', prefix, '-c', candidate], 'checking the rendered nginx config', `the rendered file is kept at ${candidate}`),
+    );
     writeState(files.state, state);
   }
 
@@ -144,12 +140,6 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
       return site.servers.map(({ name, ip, port, state }) => ({ name, ip, port, state, sessions: 0 }));
     },
 
-    async stop(): Promise<void> {
-      const master = masterPid();
-      if (master === null) return;
-      kill(master, 'SIGTERM');
-      const gone = await waitFor(() => (processAlive(master) ? undefined : true), START_TIMEOUT_MS);
-      if (!gone) throw new RefitError('proxy', `nginx master ${master} did not stop after SIGTERM`, `kill -KILL ${master}`);
-    },
+    stop: master.stop,
   };
 }

@@ -1,0 +1,63 @@
+/**
+ * @module proxy/master
+ * What the HAProxy and nginx adapters share about the proxy process refit runs: its master,
+ * found by the pid file (checked against the config path, so a reused pid is not mistaken for
+ * it), stopping it, and installing a rendered config only after the proxy's own check took it.
+ */
+import { readFileSync } from 'node:fs';
+import { kill } from 'node:process';
+import { RefitError } from '../errors.js';
+import { livePid, processAlive, waitFor } from './process.js';
+import { writeFileAtomic } from './state-file.js';
+
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface Master {
+  /** The live master's pid, or null when it is not running. */
+  pid(): number | null;
+  /** The live master's pid, or a RefitError saying how to start it. */
+  require(): number;
+  /** SIGTERM and wait until it is gone; a no-op when it is not running. */
+  stop(): Promise<void>;
+}
+
+export function masterOf(kind: 'haproxy' | 'nginx', files: { pid: string; cfg: string }): Master {
+  const pid = () => livePid(files.pid, files.cfg);
+  return {
+    pid,
+    require() {
+      const p = pid();
+      if (p === null) throw new RefitError('proxy', `${kind} is not running (no live process in ${files.pid})`, 'run `refit proxy sync` to start it');
+      return p;
+    },
+    async stop() {
+      const p = pid();
+      if (p === null) return;
+      kill(p, 'SIGTERM');
+      const gone = await waitFor(() => (processAlive(p) ? undefined : true), STOP_TIMEOUT_MS);
+      if (!gone) throw new RefitError('proxy', `${kind} master ${p} did not stop after SIGTERM`, `kill -KILL ${p}`);
+    },
+  };
+}
+
+/**
+ * Writes `text` beside `cfg` as `cfg.next`, lets `check` (the proxy's own config test) vet it,
+ * then replaces `cfg`. A rejected config leaves the running proxy and `cfg` untouched.
+ * True when the text differs from what was installed before.
+ */
+export async function installConfig(cfg: string, text: string, check: (candidate: string) => Promise<unknown>): Promise<boolean> {
+  const candidate = `${cfg}.next`;
+  writeFileAtomic(candidate, text);
+  await check(candidate);
+  const changed = readOrNull(cfg) !== text;
+  writeFileAtomic(cfg, text);
+  return changed;
+}
+
+function readOrNull(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
