@@ -10,17 +10,16 @@
  * `drain-original` waiting long enough for it to act before the next step.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHADOW_SUFFIX } from '../src/compose/override.js';
 import type { PassReport } from '../src/maintenance/report.js';
 import { freePort, startRegistry, type RunningRegistry } from '../src/registry/testing/local-registry.js';
-import { NEW_TREE, OLD_TREE, startHarness, tree, type Harness, type TestSite } from './support/host-harness.js';
+import { startHarness, type Harness, type TestSite } from './support/host-harness.js';
 import { journalSeq, waitForStep } from './support/journal-watch.js';
 import { refitAsync } from './support/refit-cli.js';
+import { expectWhole as expectWholeSite, getThroughProxy } from './support/site-checks.js';
 import { startVanishingFront } from './support/vanishing-registry.js';
 
 const SUITE = 'faults';
@@ -46,20 +45,7 @@ function unmountLeftovers(): void {
   }
 }
 
-function get(site: TestSite, path = '/', timeoutMs = 10_000): Promise<{ status: number; body: string }> {
-  // Through the proxy, by Host (global fetch cannot set Host).
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port: h.httpPort, path, headers: { host: site.vhost }, agent: false, timeout: timeoutMs }, (r) => {
-      let body = '';
-      r.on('data', (d: Buffer) => (body += d.toString()));
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
-      r.on('error', () => resolve({ status: r.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (e) => resolve({ status: 0, body: e.message }));
-    req.end();
-  });
-}
+const get = (site: TestSite, path?: string, timeoutMs?: number) => getThroughProxy(h, site, path, timeoutMs);
 
 /**
  * Once the pass starts the shadow (the original still has all the traffic), a request of 8 s to
@@ -71,28 +57,7 @@ async function holdOriginal(site: TestSite, pass: Promise<unknown>, afterSeq: nu
   return { held: get(site, '/cgi-bin/slow?8', 30_000) }; // wrapped: an async function returning the promise itself would wait for it
 }
 
-function scratchEntries(): string[] {
-  const dir = join(h.stateDir, 'scratch');
-  return existsSync(dir) ? readdirSync(dir) : [];
-}
-
-/** The site serves `as` through the proxy, with exactly that tree and compose file, and nothing of a maintenance is left. */
-async function expectWhole(site: TestSite, as: 'old' | 'new', o: { scratch?: string[] } = {}) {
-  const version = as === 'old' ? '1.0.0' : '1.1.0';
-  const { status, body } = await get(site);
-  expect([status, body.split('\n')[0]]).toEqual([200, `fixture version=${version}`]);
-  expect(tree(site.confDir)).toEqual(as === 'old' ? OLD_TREE : NEW_TREE);
-  expect(readFileSync(join(site.dir, 'docker-compose.yml'), 'utf8')).toBe(as === 'old' ? site.composeText : site.composeText.replace(h.ref('web', '1.0.0'), h.ref('web', '1.1.0')));
-  expect(execFileSync('docker', ['inspect', '-f', '{{.Config.Image}}', site.container]).toString().trim()).toBe(h.ref('web', version));
-  expect(h.shadows()).toEqual([]);
-  const shadowNets = execFileSync('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${site.project}${SHADOW_SUFFIX}`]).toString().trim();
-  expect(shadowNets).toBe('');
-  expect(scratchEntries()).toEqual(o.scratch ?? []);
-  // Staging, previous and discarded config trees live beside the config dir as .conf.refit-*.
-  expect(readdirSync(site.dir).filter((n) => n.includes('refit'))).toEqual([]);
-  const again = await refitAsync(['recover'], h.env);
-  expect(again.stdout).toMatch(/nothing to recover/);
-}
+const expectWhole = (site: TestSite, as: 'old' | 'new', o?: { scratch?: string[] }) => expectWholeSite(h, site, as, o);
 
 const only = (r: { json<T>(): T }) => r.json<PassReport>().containers[0]!;
 
@@ -148,7 +113,7 @@ describe('the new original fails to start', () => {
       const pass = refitAsync(['run', '--json', '--container', site.container], h.env);
       const { held } = await holdOriginal(site, pass, from);
       expect(await waitForStep(h.stateDir, { step: 'drain-original', phase: 'begin', afterSeq: from, until: pass })).toBe(true);
-      const [scratch] = scratchEntries();
+      const [scratch] = h.scratchLeft();
       appendFileSync(join(h.stateDir, 'scratch', scratch!, 'merged', 'site.conf'), 'fail_start=1\n');
       const r = await pass;
       expect((await held).status).toBe(200); // drained, not cut

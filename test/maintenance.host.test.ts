@@ -5,15 +5,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMIT_STEP, MAINTENANCE_STEPS, type StepName } from '../src/journal/steps.js';
 import type { PassReport } from '../src/maintenance/report.js';
 import { FLAVORS } from './support/compose-project.js';
-import { NEW_TREE, OLD_TREE, startHarness, tree, type Harness, type TestSite } from './support/host-harness.js';
+import { OLD_TREE, startHarness, tree, type Harness, type TestSite } from './support/host-harness.js';
 import { startLoad } from './support/load.js';
 import { refitAsync } from './support/refit-cli.js';
+import { expectWhole as expectWholeSite, getThroughProxy } from './support/site-checks.js';
 
 const SUITE = 'engine';
 let h: Harness;
@@ -28,32 +28,8 @@ function inspect(name: string): { id: string; image: string } {
   return { id: id!, image: image! };
 }
 
-async function get(site: TestSite): Promise<{ status: number; body: string }> {
-  // Through the proxy, by Host (global fetch cannot set Host).
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port: h.httpPort, path: '/', headers: { host: site.vhost }, agent: false }, (r) => {
-      let body = '';
-      r.on('data', (d: Buffer) => (body += d.toString()));
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
-/** Whatever happened, the site is whole: serving through the proxy, configs old-or-new as a whole, nothing left over. */
-async function expectWhole(site: TestSite, as: 'old' | 'new') {
-  const version = as === 'old' ? '1.0.0' : '1.1.0';
-  const { status, body } = await get(site);
-  expect(status).toBe(200);
-  expect(body.split('\n')[0]).toBe(`fixture version=${version}`);
-  expect(tree(site.confDir)).toEqual(as === 'old' ? OLD_TREE : NEW_TREE);
-  expect(readFileSync(join(site.dir, 'docker-compose.yml'), 'utf8')).toBe(as === 'old' ? site.composeText : site.composeText.replace(h.ref('web', '1.0.0'), h.ref('web', '1.1.0')));
-  expect(inspect(site.container).image).toBe(h.ref('web', version));
-  expect(h.shadows()).toEqual([]);
-  expect(h.scratchLeft()).toEqual([]);
-  expect(readdirSync(join(site.dir)).filter((n) => n.includes('refit'))).toEqual([]);
-}
+const get = (site: TestSite) => getThroughProxy(h, site);
+const expectWhole = (site: TestSite, as: 'old' | 'new') => expectWholeSite(h, site, as);
 
 describe.each(FLAVORS)('refit run with Compose %s', (flavor) => {
   it('updates a site under load without dropping a request: merged configs, tag bumped in place, nothing left over', async () => {
