@@ -8,6 +8,7 @@
 import { kill } from 'node:process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HaproxyConfig, ProxyConfig } from '../../config/schema.js';
 import { RefitError } from '../../errors.js';
 import { loadCerts } from '../certs.js';
 import { installConfig, masterOf } from '../master.js';
@@ -18,15 +19,8 @@ import type { DrainOptions, DrainResult, ProxyAdapter, ProxySite, Upstream, Upst
 import { backendOf, renderHaproxy } from './render.js';
 import { RuntimeApi } from './runtime.js';
 
-export interface HaproxyOptions {
-  binary: string;
-  runDir: string;
-  bind: string;
-  httpPort: number;
-  httpsPort: number;
-  certDir: string;
-  serverTimeoutMs: number;
-}
+/** The `proxy.haproxy` section plus the proxy-wide server timeout. */
+export type HaproxyOptions = HaproxyConfig & Pick<ProxyConfig, 'serverTimeoutMs'>;
 
 const START_TIMEOUT_MS = 10_000;
 const POLL_MS = 100;

@@ -9,6 +9,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { kill } from 'node:process';
+import type { NginxConfig, ProxyConfig } from '../../config/schema.js';
 import { RefitError } from '../../errors.js';
 import { loadCerts } from '../certs.js';
 import { installConfig, masterOf } from '../master.js';
@@ -18,16 +19,8 @@ import { applySites, findServer, requireSite, withoutServer, withServer, type Pr
 import type { DrainOptions, DrainResult, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
 import { renderNginx } from './render.js';
 
-export interface NginxOptions {
-  binary: string;
-  runDir: string;
-  bind: string;
-  httpPort: number;
-  httpsPort: number;
-  certDir: string;
-  user: string;
-  serverTimeoutMs: number;
-}
+/** The `proxy.nginx` section plus the proxy-wide server timeout. */
+export type NginxOptions = NginxConfig & Pick<ProxyConfig, 'serverTimeoutMs'>;
 
 const START_TIMEOUT_MS = 10_000;
 const POLL_MS = 100;
