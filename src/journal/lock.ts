@@ -36,9 +36,22 @@ export interface Lock {
 
 const ATTEMPTS = 50;
 
+export const lockFile = (stateDir: string): string => join(stateDir, 'refit.lock');
+
+/** Who holds the host lock now, without taking it; null when nobody does (or only a stale lock is left). */
+export function liveHolder(stateDir: string): LockHolder | null {
+  let holder: LockHolder;
+  try {
+    holder = JSON.parse(readFileSync(lockFile(stateDir), 'utf8')) as LockHolder;
+  } catch {
+    return null;
+  }
+  return typeof holder.pid === 'number' && isAlive(holder) ? holder : null;
+}
+
 export function acquireHostLock(stateDir: string, holder: { command: string }): Lock {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = join(stateDir, 'refit.lock');
+  const file = lockFile(stateDir);
   const me: LockHolder = { pid: process.pid, startTime: processStartTime(process.pid), command: holder.command, since: new Date().toISOString(), host: hostname() };
 
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {

@@ -5,11 +5,11 @@
  * says: the last runs, the container being maintained right now, and any maintenance a crash
  * left unfinished (exit 1 then: `refit recover` must finish it).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { openJournal } from '../../journal/journal.js';
-import { isAlive, type LockHolder } from '../../journal/lock.js';
+import { liveHolder } from '../../journal/lock.js';
 import { journalStatus, NO_JOURNAL, renderJournalStatus, type JournalStatus } from '../../report/journal-status.js';
 import { discoverSites, type Discovery } from '../../site/discover.js';
 import { contextOf } from '../context.js';
@@ -37,21 +37,10 @@ function readJournalStatus(stateDir: string): JournalStatus {
   if (!existsSync(join(stateDir, 'journal.db'))) return NO_JOURNAL;
   const journal = openJournal(stateDir);
   try {
-    return journalStatus(journal.lastRuns(RUNS_SHOWN), journal.unfinished(), liveLockHolderPid(stateDir));
+    return journalStatus(journal.lastRuns(RUNS_SHOWN), journal.unfinished(), liveHolder(stateDir)?.pid ?? null);
   } finally {
     journal.close();
   }
-}
-
-/** The pid of the live refit holding the host lock, or null; a stale or unreadable lock holds nothing. */
-function liveLockHolderPid(stateDir: string): number | null {
-  let holder: LockHolder;
-  try {
-    holder = JSON.parse(readFileSync(join(stateDir, 'refit.lock'), 'utf8')) as LockHolder;
-  } catch {
-    return null;
-  }
-  return typeof holder.pid === 'number' && isAlive(holder) ? holder.pid : null;
 }
 
 export function renderStatus({ sites, unmanaged }: Discovery): string[] {
