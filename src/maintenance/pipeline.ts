@@ -67,6 +67,16 @@ export async function recoverUnfinished(deps: PipelineDeps): Promise<ContainerRe
   return reports;
 }
 
+/** `refit recover` and the start of the daemon: recovery as a run of its own in the journal. */
+export async function recoveryRun(deps: PipelineDeps): Promise<{ runId: number; recovered: ContainerReport[]; failed: boolean }> {
+  const runId = deps.journal.beginRun('recover');
+  deps.journal.closeAbandonedRuns(runId);
+  const recovered = await recoverUnfinished(deps);
+  const failed = recovered.some((r) => r.result === 'failed');
+  deps.journal.finishRun(runId, failed ? 'failed' : 'success');
+  return { runId, recovered, failed };
+}
+
 async function recoverOne(deps: PipelineDeps, log: MaintenanceLog): Promise<ContainerReport> {
   const started = performance.now();
   const plan = log.steps.find((e) => e.step === 'pull' && e.phase === 'begin')?.record as unknown as MaintenancePlan | undefined;

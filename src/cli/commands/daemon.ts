@@ -10,7 +10,7 @@ import { createMetrics, type Metrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import { abortableSleep, runDaemon } from '../../maintenance/daemon.js';
 import { runPass } from '../../maintenance/pass.js';
-import { recoverUnfinished } from '../../maintenance/pipeline.js';
+import { recoveryRun } from '../../maintenance/pipeline.js';
 import { openHost } from '../../maintenance/real-world.js';
 import type { PassReport } from '../../maintenance/report.js';
 import { validateSchedule } from '../../maintenance/window.js';
@@ -40,10 +40,7 @@ export function daemonCommand(): Command {
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
       try {
-        const runId = host.journal.beginRun('recover');
-        host.journal.closeAbandonedRuns(runId);
-        const recovered = await recoverUnfinished(host.deps);
-        host.journal.finishRun(runId, recovered.some((r) => r.result === 'failed') ? 'failed' : 'success');
+        const { recovered } = await recoveryRun(host.deps);
         for (const r of recovered) log.warn({ container: r.container, result: r.result }, r.reason);
         if (server) log.info(`metrics on http://${ctx.config.metrics.listen}/metrics`);
         await runDaemon(

@@ -6,7 +6,7 @@
  */
 import { Command } from 'commander';
 import { EXIT } from '../../errors.js';
-import { recoverUnfinished } from '../../maintenance/pipeline.js';
+import { recoveryRun } from '../../maintenance/pipeline.js';
 import { openHost } from '../../maintenance/real-world.js';
 import { renderContainer } from '../../report/text.js';
 import { contextOf } from '../context.js';
@@ -21,11 +21,7 @@ export function recoverCommand(): Command {
       const ctx = contextOf(cmd);
       const host = await openHost(ctx, { command: 'refit recover', lock: true });
       try {
-        const runId = host.journal.beginRun('recover');
-        host.journal.closeAbandonedRuns(runId);
-        const recovered = await recoverUnfinished({ ...host.deps, onProgress: host.progress?.event });
-        const failed = recovered.some((r) => r.result === 'failed');
-        host.journal.finishRun(runId, failed ? 'failed' : 'success');
+        const { runId, recovered, failed } = await recoveryRun({ ...host.deps, onProgress: host.progress?.event });
         host.progress?.stop();
         if (ctx.json) printJson({ runId, recovered });
         else printLines(recovered.length ? recovered.flatMap((r) => renderContainer(r)) : ['nothing to recover: the journal shows no unfinished maintenance']);
