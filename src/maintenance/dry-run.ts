@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import { oneLine } from '../errors.js';
 import { splitTag } from '../docker/ops.js';
+import { selectSites } from '../site/select.js';
 import type { PassHost } from './pass.js';
-import { selectSites } from './pass.js';
 import { reportWithoutSteps, siteReportHead, type ContainerReport, type PassReport } from './report.js';
 
 export async function dryRun(host: PassHost, opts: { containers?: string[] }): Promise<PassReport> {

@@ -5,17 +5,17 @@
  * maintain the containers one at a time (or `concurrency` at a time), each with its report.
  * A failing container is recorded and the pass goes on.
  */
-import { RefitError } from '../errors.js';
 import { proxySitesOf, siteIdOf } from '../proxy/sites.js';
 import type { UpdateCheck } from '../registry/check.js';
-import type { Site } from '../site/discover.js';
+import type { Discovery, Site } from '../site/discover.js';
+import { selectSites } from '../site/select.js';
 import { maintainContainer, recoverUnfinished, type PipelineDeps, type ProgressEvent } from './pipeline.js';
 import { passOk, reportWithoutSteps, siteReportHead, type ContainerReport, type PassReport } from './report.js';
 
 /** The host as a pass sees it; real-world.ts binds it to Docker, the registry and the proxy. */
 export interface PassHost {
   deps: PipelineDeps;
-  discover(): Promise<{ sites: Site[]; unmanaged: { name: string; reason: string }[] }>;
+  discover(): Promise<Discovery>;
   checkUpdates(sites: Site[]): Promise<UpdateCheck[]>;
   /** Runs a label hook command inside the container; rejects when it fails. */
   runHook(container: string, command: string): Promise<void>;
@@ -65,21 +65,6 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
     journal.finishRun(runId, 'failed');
     throw err;
   }
-}
-
-/** Without names: every managed site. With names: exactly those, or a usage error naming the rest. */
-export function selectSites(found: { sites: Site[]; unmanaged: { name: string; reason: string }[] }, names?: string[]): Site[] {
-  if (!names?.length) return found.sites;
-  const problems: string[] = [];
-  const picked: Site[] = [];
-  for (const name of names) {
-    const site = found.sites.find((s) => s.name === name);
-    const unmanaged = found.unmanaged.find((u) => u.name === name);
-    if (site) picked.push(site);
-    else problems.push(unmanaged ? `${name} cannot be managed: ${unmanaged.reason}` : `${name} is not a managed container`);
-  }
-  if (problems.length) throw new RefitError('usage', `--container: ${problems.join('; ')}`, 'see `refit status`');
-  return picked;
 }
 
 async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, site: Site, check: UpdateCheck, opts: PassOptions): Promise<ContainerReport> {

@@ -5,9 +5,9 @@
  * even when updates exist or a registry failed: the per-container report says so.
  */
 import { Command } from 'commander';
-import { RefitError } from '../../errors.js';
 import { checkUpdates, type UpdateCheck } from '../../registry/check.js';
 import { discoverSites } from '../../site/discover.js';
+import { selectSites } from '../../site/select.js';
 import { contextOf } from '../context.js';
 import { printJson, printLines, table } from '../output.js';
 
@@ -19,14 +19,8 @@ export function checkCommand(): Command {
     .addHelpText('after', '\nExamples:\n  refit check\n  refit check --container shop-web-1 --json | jq ".containers[] | select(.status == \\"update\\")"')
     .action(async (opts: { container?: string[] }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const wanted = opts.container ?? [];
       const found = await discoverSites(ctx.engine(), ctx.config.images, ctx.config.health.path);
-      const unknown = wanted.filter((n) => !found.sites.some((s) => s.name === n));
-      if (unknown.length) {
-        const why = unknown.map((n) => found.unmanaged.find((u) => u.name === n)?.reason ?? 'no managed container has that name');
-        throw new RefitError('usage', `--container ${unknown.map((n, i) => `${n}: ${why[i]}`).join('; ')}`, 'run `refit status` to list the managed containers');
-      }
-      const sites = wanted.length ? found.sites.filter((s) => wanted.includes(s.name)) : found.sites;
+      const sites = selectSites(found, opts.container);
       const containers = await checkUpdates(sites, { engine: ctx.engine(), config: ctx.config.registry });
       const summary = summarize(containers);
       if (ctx.json) printJson({ summary, containers });
