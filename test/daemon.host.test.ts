@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/host-harness.js';
 import { REPO_ROOT, refitAsync } from './support/refit-cli.js';
+import { suiteName } from './support/suite.js';
 
-const SUITE = 'daemon';
+const SUITE = suiteName('daemon');
 let h: Harness;
 
 beforeAll(async () => {

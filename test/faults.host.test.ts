@@ -21,8 +21,9 @@ import { journalSeq, waitForStep } from './support/journal-watch.js';
 import { refitAsync } from './support/refit-cli.js';
 import { expectWhole as expectWholeSite, getThroughProxy } from './support/site-checks.js';
 import { startVanishingFront } from './support/vanishing-registry.js';
+import { suiteName } from './support/suite.js';
 
-const SUITE = 'faults';
+const SUITE = suiteName('faults');
 let h: Harness;
 /** The registry restarted on its port after the vanishing-registry test, for the tests after it. */
 let restored: RunningRegistry | undefined;

@@ -14,8 +14,9 @@ import { OLD_TREE, startHarness, tree, type Harness, type TestSite } from './sup
 import { startLoad } from './support/load.js';
 import { refitAsync } from './support/refit-cli.js';
 import { expectWhole as expectWholeSite, getThroughProxy } from './support/site-checks.js';
+import { suiteName } from './support/suite.js';
 
-const SUITE = 'engine';
+const SUITE = suiteName('engine');
 let h: Harness;
 
 beforeAll(async () => {

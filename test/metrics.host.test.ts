@@ -13,8 +13,9 @@ import { parse, stringify } from 'yaml';
 import { freePort } from '../src/registry/testing/local-registry.js';
 import { startHarness, type Harness, type TestSite } from './support/host-harness.js';
 import { REPO_ROOT } from './support/refit-cli.js';
+import { suiteName } from './support/suite.js';
 
-const SUITE = 'metrics';
+const SUITE = suiteName('metrics');
 let h: Harness;
 let site: TestSite;
 

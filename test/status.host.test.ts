@@ -11,10 +11,11 @@ import type { Discovery } from '../src/site/discover.js';
 import { composeProject, FLAVORS, sweepLeftovers, type TestProject } from './support/compose-project.js';
 import { refit } from './support/refit-cli.js';
 import { buildWebImage } from './support/web-image.js';
+import { fixtureImage, suiteName } from './support/suite.js';
 
-const SUITE = 'status';
-const WEB = 'refit-fixture/web:1.0.0';
-const PLAIN = 'refit-fixture/not-web:1.0.0';
+const SUITE = suiteName('status');
+const WEB = fixtureImage(SUITE, 'web', '1.0.0');
+const PLAIN = fixtureImage(SUITE, 'not-web', '1.0.0');
 
 const composeFile = (suite: string) => `# a customer site
 services:

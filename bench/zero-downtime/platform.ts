@@ -16,8 +16,9 @@ import { freePort, startRegistry, type RunningRegistry } from '../../src/registr
 import { composeProject, sweepLeftovers, type TestProject } from '../../test/support/compose-project.js';
 import { CUSTOMER_EXTRA, CUSTOMER_SITE_CONF } from '../../test/support/host-harness.js';
 import { buildWebImage, STOCK_V1, STOCK_V2 } from '../../test/support/web-image.js';
+import { suiteName } from '../../test/support/suite.js';
 
-export const SUITE = 'zdbench';
+export const SUITE = suiteName('zdbench');
 export type ProxyType = 'haproxy' | 'nginx';
 
 export interface Images {

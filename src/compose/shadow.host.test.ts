@@ -14,10 +14,11 @@ import { buildWebImage, STOCK_V2 } from '../../test/support/web-image.js';
 import { connectEngine } from '../docker/engine.js';
 import { classify, type Site } from '../site/discover.js';
 import { removeShadow, shadowRef, startShadow, type Shadow } from './shadow.js';
+import { fixtureImage, suiteName } from '../../test/support/suite.js';
 
-const SUITE = 'shadow';
-const OLD = 'refit-fixture/web:1.0.0';
-const NEW = 'refit-fixture/web:2.0.0';
+const SUITE = suiteName('shadow');
+const OLD = fixtureImage(SUITE, 'web', '1.0.0');
+const NEW = fixtureImage(SUITE, 'web', '2.0.0');
 const engine = connectEngine('/var/run/docker.sock');
 
 const composeFile = (flavor: string) => `services:

@@ -14,11 +14,12 @@ import { buildWebImage } from '../../test/support/web-image.js';
 import { checkHealth } from './check.js';
 import { probe } from './probe.js';
 import type { HealthTarget, Verdict } from './types.js';
+import { fixtureImage, suiteName } from '../../test/support/suite.js';
 
-const SUITE = 'health';
-const HEALTHY = 'refit-fixture/web:1.0.0';
-const NO_ENDPOINT = 'refit-fixture/health-absent:1.0.0';
-const SICK = 'refit-fixture/health-unhealthy:1.0.0';
+const SUITE = suiteName('health');
+const HEALTHY = fixtureImage(SUITE, 'web', '1.0.0');
+const NO_ENDPOINT = fixtureImage(SUITE, 'health-absent', '1.0.0');
+const SICK = fixtureImage(SUITE, 'health-unhealthy', '1.0.0');
 
 const service = (image: string, labels: Record<string, string>) => `
     image: ${image}

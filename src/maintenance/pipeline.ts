@@ -9,7 +9,7 @@ import type { ProgressEvent } from '../log/progress-model.js';
 import { recoveryPlan } from '../journal/recover.js';
 import type { JsonValue, MaintenanceLog } from '../journal/types.js';
 import type { Site } from '../site/discover.js';
-import { killIfDue, withFailure, type Fault } from './faults.js';
+import { faultAfterEntry, withFailure, type Fault } from './faults.js';
 import { planMaintenance, type MaintenancePlan } from './plan.js';
 import { reportWithoutSteps, type ContainerReport, type ContainerResult } from './report.js';
 import { runSteps, undoSteps, type RunOutcome, type StepRecorder } from './runner.js';
@@ -129,12 +129,12 @@ function recorder(deps: PipelineDeps, mid: number, plan: MaintenancePlan): StepR
     begin(s) {
       // The first step carries the whole plan: recovery rebuilds the maintenance from it.
       journal.stepBegin(mid, step(s), s === 'pull' ? (plan as unknown as JsonValue) : undefined);
-      killIfDue(deps.fault ?? null, s, 'begin');
+      faultAfterEntry(deps.fault ?? null, s, 'begin');
       progress(s, 'begin');
     },
     done(s, record) {
       journal.stepDone(mid, step(s), (record ?? null) as JsonValue);
-      killIfDue(deps.fault ?? null, s, 'done');
+      faultAfterEntry(deps.fault ?? null, s, 'done');
       progress(s, 'done');
     },
     failed(s, error) {

@@ -12,10 +12,11 @@ import { buildWebImage, STOCK_V2, TEST_LABEL } from '../../test/support/web-imag
 import { listing, scratch } from '../../test/fixtures/merge/dirs.js';
 import { connectEngine } from '../docker/engine.js';
 import { extractImageConfig } from './extract.js';
+import { fixtureImage, suiteName } from '../../test/support/suite.js';
 
-const SUITE = 'merge';
-const WEB = 'refit-fixture/merge-web:2.0.0';
-const HOSTILE = 'refit-fixture/merge-hostile:1';
+const SUITE = suiteName('merge');
+const WEB = fixtureImage(SUITE, 'merge-web', '2.0.0');
+const HOSTILE = fixtureImage(SUITE, 'merge-hostile', '1');
 const engine = connectEngine('/var/run/docker.sock');
 const labels = suiteLabels(SUITE);
 
@@ -91,6 +92,6 @@ describe('extractImageConfig', () => {
 
   it('says how to fix a missing image', async () => {
     const dest = join(scratch('extract-missing'), 'stock');
-    await expect(extractImageConfig(engine, 'refit-fixture/never-built:0', '/etc/site', dest, { labels })).rejects.toMatchObject({ code: 'docker', hint: expect.stringMatching(/docker pull/) });
+    await expect(extractImageConfig(engine, fixtureImage(SUITE, 'never-built', '0'), '/etc/site', dest, { labels })).rejects.toMatchObject({ code: 'docker', hint: expect.stringMatching(/docker pull/) });
   });
 });

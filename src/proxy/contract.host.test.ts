@@ -16,9 +16,10 @@ import { proxySchema } from '../config/schema.js';
 import { createProxy, type ProxyAdapter, type ProxySite, type Upstream } from './adapter.js';
 import { suiteLabels, sweepLeftovers, uniqueName } from '../../test/support/compose-project.js';
 import { buildWebImage } from '../../test/support/web-image.js';
+import { fixtureImage, suiteName } from '../../test/support/suite.js';
 
-const SUITE = 'proxy';
-const IMAGE = 'refit-fixture/web:1.0.0';
+const SUITE = suiteName('proxy');
+const IMAGE = fixtureImage(SUITE, 'web', '1.0.0');
 const labelArgs = Object.entries(suiteLabels(SUITE)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 

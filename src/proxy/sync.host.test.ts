@@ -14,9 +14,10 @@ import { refit } from '../../test/support/refit-cli.js';
 import { buildWebImage } from '../../test/support/web-image.js';
 import { createProxy } from './adapter.js';
 import type { SyncReport } from '../cli/commands/proxy.js';
+import { fixtureImage, suiteName } from '../../test/support/suite.js';
 
-const SUITE = 'proxysync';
-const IMAGE = 'refit-fixture/web:1.0.0';
+const SUITE = suiteName('proxysync');
+const IMAGE = fixtureImage(SUITE, 'web', '1.0.0');
 
 let project: TestProject;
 let dir: string;

@@ -20,8 +20,9 @@ import { checkUpdates, type UpdateCheck } from './check.js';
 import { pullImage } from './pull.js';
 import { freePort, startRegistry, sweepRegistries, type RunningRegistry } from './testing/local-registry.js';
 import { siteFor } from './testing/sites.js';
+import { suiteName } from '../../test/support/suite.js';
 
-const SUITE = 'rcheck';
+const SUITE = suiteName('rcheck');
 const engine = connectEngine('/var/run/docker.sock');
 const docker = (...args: string[]) => execFileSync('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
 const inspect = (ref: string) => JSON.parse(docker('image', 'inspect', ref))[0] as { Id: string; RepoDigests: string[] };

@@ -16,10 +16,11 @@ import { suiteLabels, sweepLeftovers } from '../support/compose-project.js';
 import { REPO_ROOT } from '../support/refit-cli.js';
 import { buildWebImage } from '../support/web-image.js';
 import { assertNoForeignImage, buildStandInNode, removeStandIn, STANDIN_LABEL, STANDIN_TAG } from './standin-node.js';
+import { fixtureImage, suiteName } from '../support/suite.js';
 
-const SUITE = 'packaging';
-const IMAGE = 'refit-test/refit:packaging';
-const WEB = 'refit-fixture/packaging-web:1.0.0';
+const SUITE = suiteName('packaging');
+const IMAGE = fixtureImage(SUITE, 'refit', 'packaging');
+const WEB = fixtureImage(SUITE, 'packaging-web', '1.0.0');
 const CONTAINER = `refit-packaging-${process.pid}`;
 const docker = (...args: string[]) => execFileSync('docker', args, { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).toString();
 
