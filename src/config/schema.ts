@@ -34,6 +34,8 @@ export const haproxySchema = z
     httpsPort: port.default(443),
     /** PEM files (certificate + key) for TLS termination; empty or missing disables HTTPS. */
     certDir: absPath.default('/etc/refit/certs'),
+    /** Workers drop to this user and its group when refit runs as root (Debian's haproxy user). */
+    user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a user name').default('haproxy'),
   })
   .strict();
 

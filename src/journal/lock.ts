@@ -52,24 +52,44 @@ export function liveHolder(stateDir: string): LockHolder | null {
 export function acquireHostLock(stateDir: string, holder: { command: string }): Lock {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = lockFile(stateDir);
-  const me: LockHolder = { pid: process.pid, startTime: processStartTime(process.pid), command: holder.command, since: new Date().toISOString(), host: hostname() };
+  const taken = tryLock(file, holder.command);
+  if ('release' in taken) return taken;
+  const h = taken;
+  throw new RefitError(
+    'journal',
+    `another refit holds the host lock: pid ${h.pid} (${h.command}) on ${h.host}, since ${h.since}`,
+    `wait for it to finish; if that process is gone from ${h.host}, delete ${file}`,
+  );
+}
 
+/**
+ * Takes the lock `file` (created with its holder inside, stale holders cleared), or returns
+ * the live holder that has it. The same protocol as the host lock, for any lock file.
+ */
+export function tryLock(file: string, command: string): Lock | LockHolder {
+  const me: LockHolder = { pid: process.pid, startTime: processStartTime(process.pid), command, since: new Date().toISOString(), host: hostname() };
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const id = createExclusive(file, me);
     if (id !== null) return ownedLock(file, me, id);
     const current = readHolder(file);
     if (!current) continue; // released between our link and our read
-    if (isAlive(current.holder)) {
-      const h = current.holder;
-      throw new RefitError(
-        'journal',
-        `another refit holds the host lock: pid ${h.pid} (${h.command}) on ${h.host}, since ${h.since}`,
-        `wait for it to finish; if that process is gone from ${h.host}, delete ${file}`,
-      );
-    }
+    if (isAlive(current.holder)) return current.holder;
     removeStale(file, current.id, me);
   }
-  throw new RefitError('journal', `could not take the host lock ${file} after ${ATTEMPTS} attempts: other refits keep racing for it`, 'run refit again');
+  throw new RefitError('journal', `could not take the lock ${file} after ${ATTEMPTS} attempts: other refits keep racing for it`, 'run refit again');
+}
+
+/** Waits (without blocking the event loop) until `file` can be taken, at most `waitMs`. */
+export async function waitForLock(file: string, command: string, waitMs: number): Promise<Lock> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const taken = tryLock(file, command);
+    if ('release' in taken) return taken;
+    if (Date.now() >= deadline) {
+      throw new RefitError('journal', `the lock ${file} is still held after ${waitMs} ms by pid ${taken.pid} (${taken.command}, since ${taken.since})`, `if that process hangs, stop it; if it is gone, delete ${file}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 function ownedLock(file: string, holder: LockHolder, id: Identity): Lock {

@@ -51,6 +51,12 @@ export class FakeProxy implements ProxyAdapter {
   async list(siteId: string): Promise<UpstreamState[]> {
     return [...this.site(siteId)].map(([name, s]) => ({ name, ip: s.ip, port: 80, state: s.state, sessions: 0 }));
   }
+  async probeRoute() {
+    return null;
+  }
+  async revive() {
+    return false;
+  }
   async stop() {}
   /** Names of servers that get new requests. */
   ready(siteId: string): string[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { certFor, certNames, nameCovers } from './certs.js';
+import { certCovering, certNames, nameCovers } from './certs.js';
 
 describe('certificate names', () => {
   it('come from subjectAltName DNS entries, else the CN', () => {
@@ -14,15 +14,15 @@ describe('certificate names', () => {
     expect(nameCovers('a.example', 'a.example')).toBe(true);
   });
 
-  it('certFor prefers the preferred vhost, then any vhost, then the default', () => {
+  it('certCovering prefers the preferred vhost, then any vhost, else none', () => {
     const certs = [
       { path: 'default.pem', names: ['default.example'] },
       { path: 'www.pem', names: ['www.a.example'] },
       { path: 'a.pem', names: ['a.example'] },
     ];
-    expect(certFor(['a.example', 'www.a.example'], certs)?.path).toBe('a.pem');
-    expect(certFor(['x.example', 'www.a.example'], certs)?.path).toBe('www.pem');
-    expect(certFor(['x.example'], certs)?.path).toBe('default.pem');
-    expect(certFor(['x.example'], [])).toBeUndefined();
+    expect(certCovering(['a.example', 'www.a.example'], certs)?.path).toBe('a.pem');
+    expect(certCovering(['x.example', 'www.a.example'], certs)?.path).toBe('www.pem');
+    expect(certCovering(['x.example'], certs)).toBeUndefined();
+    expect(certCovering(['x.example'], [])).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@
  * @module proxy/certs
  * The TLS certificates the proxy terminates with: every `*.pem` in the cert dir, each holding
  * a certificate and its private key (the HAProxy convention, which nginx reads too). No PEM
- * file means no HTTPS listener. `certFor` (pure) picks the certificate for a site.
+ * file means no HTTPS listener. `certCovering` (pure) tells whether a site has a certificate.
  */
 import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -59,11 +59,11 @@ export function nameCovers(pattern: string, host: string): boolean {
   return host.endsWith(suffix) && !host.slice(0, -suffix.length).includes('.') && !host.startsWith('*');
 }
 
-/** The first certificate that covers the site's preferred vhost, else any of its vhosts, else the default (first). */
-export function certFor(vhosts: string[], certs: CertFile[]): CertFile | undefined {
+/** The first certificate that covers the site's preferred vhost, else any of its vhosts; undefined when none does. */
+export function certCovering(vhosts: string[], certs: CertFile[]): CertFile | undefined {
   for (const host of vhosts) {
     const match = certs.find((c) => c.names.some((n) => nameCovers(n, host)));
     if (match) return match;
   }
-  return certs[0];
+  return undefined;
 }

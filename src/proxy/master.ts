@@ -43,16 +43,24 @@ export function masterOf(kind: 'haproxy' | 'nginx', files: { pid: string; cfg: s
 /**
  * Writes `text` beside `cfg` as `cfg.next`, lets `check` (the proxy's own config test) vet it,
  * then replaces `cfg`. A rejected config leaves the running proxy and `cfg` untouched.
- * True when the text differs from what was installed before.
+ * Returns the config the running proxy last loaded (see markLoaded), or null when unknown:
+ * the caller compares it with `text` to decide whether a reload is due.
  */
-export async function installConfig(cfg: string, text: string, check: (candidate: string) => Promise<unknown>): Promise<boolean> {
+export async function installConfig(cfg: string, text: string, check: (candidate: string) => Promise<unknown>): Promise<{ loaded: string | null }> {
   const candidate = `${cfg}.next`;
-  writeFileAtomic(candidate, text);
+  // Root only: the config carries the probe secret.
+  writeFileAtomic(candidate, text, 0o600);
   await check(candidate);
-  const changed = readOrNull(cfg) !== text;
-  writeFileAtomic(cfg, text);
-  return changed;
+  writeFileAtomic(cfg, text, 0o600);
+  return { loaded: readOrNull(loadedFile(cfg)) };
 }
+
+/** After a start or reload took `cfg`: remembers it as what the running proxy has loaded. */
+export function markLoaded(cfg: string): void {
+  writeFileAtomic(loadedFile(cfg), readOrNull(cfg) ?? '', 0o600);
+}
+
+const loadedFile = (cfg: string) => `${cfg}.loaded`;
 
 function readOrNull(file: string): string | null {
   try {

@@ -29,6 +29,9 @@ export function noProxy(log: (line: string) => void = () => undefined): ProxyAda
     async list(): Promise<UpstreamState[]> {
       return [];
     },
+    // No proxy: nothing public to probe, nothing to revive.
+    probeRoute: async () => null,
+    revive: async () => false,
     async stop() {},
   };
 }

@@ -5,7 +5,9 @@
  * and polling with a deadline.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { waitForLock } from '../journal/lock.js';
 import { RefitError } from '../errors.js';
 
 export interface ProcStat {
@@ -94,6 +96,28 @@ export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undef
     if (Date.now() >= deadline) return undefined;
     await sleep(Math.min(intervalMs, Math.max(1, deadline - Date.now())));
   }
+}
+
+const PROXY_LOCK_WAIT_MS = 60_000;
+
+/**
+ * One proxy change at a time, across processes: the functions run in call order within this
+ * process, each holding the proxy lock file (the daemon keeping the proxy in step, a pass
+ * moving traffic and `refit proxy sync` all change the same proxy). Held for the change
+ * only, never for a drain's wait.
+ */
+export function exclusiveProxy(lockFile: string, command: string): <T>(fn: () => Promise<T>) => Promise<T> {
+  const inOrder = serial();
+  return <T>(fn: () => Promise<T>) =>
+    inOrder(async () => {
+      mkdirSync(dirname(lockFile), { recursive: true, mode: 0o755 });
+      const lock = await waitForLock(lockFile, command, PROXY_LOCK_WAIT_MS);
+      try {
+        return await fn();
+      } finally {
+        lock.release();
+      }
+    });
 }
 
 /** Runs the given functions one at a time, in call order (one config change and reload at a time). */

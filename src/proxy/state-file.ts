@@ -3,6 +3,7 @@
  * Keeps the proxy state (state.ts) in the adapter's run dir, written atomically (temp file,
  * fsync, rename) so a crash leaves the old or the new state, never half of one.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, renameSync, writeSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { RefitError } from '../errors.js';
@@ -26,10 +27,10 @@ export function readState(file: string): ProxyState {
 }
 
 /** Writes `content` to `file` so that readers see either the old or the new file. */
-export function writeFileAtomic(file: string, content: string): void {
+export function writeFileAtomic(file: string, content: string, mode = 0o644): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'wx', mode);
   try {
     writeSync(fd, content);
     fsyncSync(fd);

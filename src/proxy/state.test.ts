@@ -8,20 +8,23 @@ const site = (servers = [a]) => ({ id: 'p.web', vhosts: ['a.example'], servers }
 describe('applySites', () => {
   it('puts new servers in rotation', () => {
     const s = applySites(EMPTY_STATE, [site()]);
-    expect(s.sites[0]!.servers).toEqual([{ ...a, state: 'ready', origin: 'apply' }]);
+    expect(s.sites[0]!.servers).toEqual([{ ...a, state: 'ready' }]);
   });
 
-  it('never puts a drained server back into rotation, but takes its new address', () => {
-    const drained = withServer(applySites(EMPTY_STATE, [site()]), 'p.web', a, 'drain');
-    const next = applySites(drained, [site([{ ...a, ip: '10.0.0.9' }])]);
-    expect(next.sites[0]!.servers[0]).toMatchObject({ ip: '10.0.0.9', state: 'drain' });
+  it('makes a site hold exactly the listed servers, in rotation, each keeping its slot', () => {
+    const drained = withServer(applySites(EMPTY_STATE, [site([{ ...a }, b])]), 'p.web', a, 'drain');
+    const slotted = { sites: drained.sites.map((x) => ({ ...x, servers: x.servers.map((sv, i) => ({ ...sv, slot: `s${i + 1}` })) })) };
+    const next = applySites(slotted, [site([{ ...a, ip: '10.0.0.9' }])]);
+    expect(next.sites[0]!.servers).toEqual([{ ...a, ip: '10.0.0.9', state: 'ready', slot: 's1' }]);
   });
 
-  it('keeps servers added at runtime that the site set does not list, drops sites it does not list', () => {
-    const s = withServer(applySites(EMPTY_STATE, [site(), { id: 'q.web', vhosts: ['q.example'], servers: [] }]), 'p.web', b, 'ready');
-    const next = applySites(s, [site()]);
-    expect(next.sites.map((x) => x.id)).toEqual(['p.web']);
-    expect(next.sites[0]!.servers.map((x) => [x.name, x.origin])).toEqual([['a1', 'apply'], ['b1', 'runtime']]);
+  it('leaves the servers of an owned site as they are, and keeps an owned site the set no longer names', () => {
+    const during = withServer(withServer(applySites(EMPTY_STATE, [site(), { id: 'q.web', vhosts: ['q.example'], servers: [] }]), 'p.web', b, 'ready'), 'p.web', a, 'drain');
+    const next = applySites(during, [{ ...site([{ ...a, ip: '10.0.0.7' }]), vhosts: ['a.example', 'www.a.example'] }], new Set(['p.web', 'q.web']));
+    expect(next.sites.map((x) => x.id)).toEqual(['p.web', 'q.web']);
+    expect(next.sites[0]!.vhosts).toEqual(['a.example', 'www.a.example']);
+    expect(next.sites[0]!.servers.map((x) => [x.name, x.ip, x.state])).toEqual([['a1', '10.0.0.2', 'drain'], ['b1', '10.0.0.3', 'ready']]);
+    expect(applySites(during, [site()]).sites.map((x) => x.id)).toEqual(['p.web']);
   });
 
   it('refuses a vhost claimed by two sites, duplicate ids and unsafe names', () => {
@@ -41,7 +44,6 @@ describe('server transitions', () => {
     expect(inRotation(s.sites[0]!).map((x) => x.name)).toEqual(['a1', 'b1']);
     const d = withServer(s, 'p.web', a, 'drain');
     expect(inRotation(d.sites[0]!).map((x) => x.name)).toEqual(['b1']);
-    expect(d.sites[0]!.servers.find((x) => x.name === 'a1')!.origin).toBe('apply');
     expect(withoutServer(d, 'p.web', 'a1').sites[0]!.servers.map((x) => x.name)).toEqual(['b1']);
   });
 

@@ -9,12 +9,11 @@ import { isIP } from 'node:net';
 import { RefitError } from '../errors.js';
 import type { ProxySite, ServerState, Upstream } from './types.js';
 
-/** `apply`: listed by the last apply(); `runtime`: added with add(), kept until remove(). */
-export type ServerOrigin = 'apply' | 'runtime';
-
 export interface ServerEntry extends Upstream {
-  state: ServerState;
-  origin: ServerOrigin;
+  /** ready: gets new requests; drain: finishes what it has, gets none new. */
+  state: Extract<ServerState, 'ready' | 'drain'>;
+  /** HAProxy only: the pre-declared server slot of the backend this server occupies. */
+  slot?: string;
 }
 
 export interface SiteEntry {
@@ -34,11 +33,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const VHOST = /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 
 /**
- * The new state after apply(sites): exactly these sites and vhosts. A listed server keeps the
- * state it had (apply never puts a drained server back into rotation: only add() does); a
- * server that add() put there survives even when the list does not name it.
+ * The new state after apply(sites): exactly these sites and vhosts, and in each site exactly
+ * the listed servers, in rotation (a server already there keeps its slot). A site in `owned`
+ * keeps the servers and states it has: a maintenance is moving them.
  */
-export function applySites(prev: ProxyState, sites: ProxySite[]): ProxyState {
+export function applySites(prev: ProxyState, sites: ProxySite[], owned: ReadonlySet<string> = new Set()): ProxyState {
   const seen = new Set<string>();
   const claimed = new Map<string, string>();
   const next: SiteEntry[] = [];
@@ -53,27 +52,30 @@ export function applySites(prev: ProxyState, sites: ProxySite[]): ProxyState {
       claimed.set(vhost, site.id);
     }
     const before = prev.sites.find((s) => s.id === site.id);
+    if (before && owned.has(site.id)) {
+      next.push({ id: site.id, vhosts: [...site.vhosts], servers: before.servers });
+      continue;
+    }
     const servers: ServerEntry[] = [];
     for (const up of site.servers) {
       checkUpstream(site.id, up);
       if (servers.some((s) => s.name === up.name)) throw new RefitError('proxy', `site ${site.id} lists server ${up.name} twice`, 'server names are container names and must be unique per site');
-      const had = before?.servers.find((s) => s.name === up.name);
-      servers.push({ name: up.name, ip: up.ip, port: up.port, state: had?.state ?? 'ready', origin: 'apply' });
-    }
-    for (const kept of before?.servers ?? []) {
-      if (kept.origin === 'runtime' && !servers.some((s) => s.name === kept.name)) servers.push(kept);
+      const slot = before?.servers.find((s) => s.name === up.name)?.slot;
+      servers.push({ name: up.name, ip: up.ip, port: up.port, state: 'ready', ...(slot ? { slot } : {}) });
     }
     next.push({ id: site.id, vhosts: [...site.vhosts], servers });
   }
+  // An owned site the set no longer names (its container was just recreated or stopped) stays too.
+  for (const site of prev.sites) if (owned.has(site.id) && !seen.has(site.id)) next.push(site);
   return { sites: next };
 }
 
-/** Adds the server to the site, or updates its address and state when it is already there. */
-export function withServer(state: ProxyState, siteId: string, up: Upstream, serverState: ServerState): ProxyState {
+/** Adds the server to the site, or updates its address and state when it is already there (keeping its slot). */
+export function withServer(state: ProxyState, siteId: string, up: Upstream, serverState: ServerEntry['state']): ProxyState {
   checkUpstream(siteId, up);
   const site = requireSite(state, siteId);
   const had = site.servers.find((s) => s.name === up.name);
-  const entry: ServerEntry = { name: up.name, ip: up.ip, port: up.port, state: serverState, origin: had?.origin ?? 'runtime' };
+  const entry: ServerEntry = { name: up.name, ip: up.ip, port: up.port, state: serverState, ...(had?.slot ? { slot: had.slot } : {}) };
   const servers = had ? site.servers.map((s) => (s.name === up.name ? entry : s)) : [...site.servers, entry];
   return replaceSite(state, { ...site, servers });
 }

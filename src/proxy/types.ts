@@ -28,6 +28,34 @@ export interface UpstreamState extends Upstream {
   sessions: number;
 }
 
+export interface ApplyOptions {
+  /**
+   * Sites a maintenance owns right now (their servers are the engine's to move): apply leaves
+   * their servers exactly as they are. Asked under the proxy lock, so no maintenance can take
+   * a site between the question and the change.
+   */
+  owned?: () => ReadonlySet<string>;
+}
+
+/** Where a proxy listens for the public, as refit's own probes reach it. */
+export interface Listener {
+  ip: string;
+  port: number;
+}
+
+/**
+ * How refit's probe reaches one server through the proxy's public listeners: the request
+ * carries `headers` (a secret that marks it as refit's, and the server to pin it to), and the
+ * proxy names the server that answered in the response header `servedBy.header`.
+ */
+export interface ProbeRoute {
+  http: Listener;
+  /** null: the proxy has no certificate, so no HTTPS listener. */
+  https: Listener | null;
+  headers: Record<string, string>;
+  servedBy: { header: string; value: string };
+}
+
 /** drained=false means the timeout was hit with `remainingSessions` still in flight. */
 export interface DrainResult {
   drained: boolean;
@@ -47,15 +75,25 @@ export interface ProxyAdapter {
   readonly kind: ProxyKind;
   /** false for `none`: the engine must refuse zero-downtime steps. */
   readonly zeroDowntime: boolean;
-  /** Makes the proxy serve exactly this site set (starting it if needed). Servers added with add() and drain/maint states survive. */
-  apply(sites: ProxySite[]): Promise<void>;
+  /**
+   * Makes the proxy serve exactly this site set with exactly these servers, in rotation
+   * (starting the proxy if needed); sites in `owned` keep the servers and states they have.
+   */
+  apply(sites: ProxySite[], o?: ApplyOptions): Promise<void>;
   /** Puts a server into the site's rotation now; the caller guarantees it passed its health check. */
   add(siteId: string, up: Upstream): Promise<void>;
-  /** Stops new requests to the server and waits for its in-flight ones, bounded by timeoutMs. */
+  /** Stops new requests to the server and waits for its in-flight ones (wherever they run), bounded by timeoutMs. */
   drain(siteId: string, up: Upstream, o: DrainOptions): Promise<DrainResult>;
   /** Takes the server out of the site for good (drain it first, or its in-flight requests may fail). */
   remove(siteId: string, up: Upstream): Promise<void>;
   list(siteId: string): Promise<UpstreamState[]>;
+  /** How refit's probes reach `up` through the public listeners; null when there is no proxy. */
+  probeRoute(siteId: string, up: Upstream): Promise<ProbeRoute | null>;
+  /**
+   * Starts the proxy again from its state when its process is gone (killed, crashed), drains
+   * included. Resolves true when it had to; a no-op before the proxy was ever set up.
+   */
+  revive(): Promise<boolean>;
   /** Stops the proxy process refit started (tests, demo teardown). */
   stop(): Promise<void>;
 }

@@ -1,25 +1,31 @@
 /**
  * @module proxy/haproxy/haproxy
- * The HAProxy adapter (the reference proxy). Structure (sites, vhosts, certificates) goes into
- * haproxy.cfg, applied by a seamless master-worker reload; servers join, drain and leave
- * through the runtime API without a reload. Every change is first written to state.json, from
- * which haproxy.cfg is rendered, so a later reload keeps what was done at runtime.
+ * The HAProxy adapter (the reference proxy). Structure (sites, vhosts, certificates, the
+ * server slots of each backend) goes into haproxy.cfg, applied by a seamless master-worker
+ * reload; servers take, drain and leave slots through the runtime API without a reload. Every
+ * change is first written to state.json, from which haproxy.cfg is rendered, so a later reload
+ * (or a restart after a crash) keeps what was done at runtime.
+ *
+ * A drain waits for the server's requests in every worker: a reload in the middle of it leaves
+ * the older ones to the previous worker, which only the master CLI (`-S`) can see.
  */
-import { kill } from 'node:process';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { kill } from 'node:process';
 import type { HaproxyConfig, ProxyConfig } from '../../config/schema.js';
 import { RefitError } from '../../errors.js';
-import { loadCerts } from '../certs.js';
-import { installConfig, masterOf } from '../master.js';
-import { runTool, serial, waitFor } from '../process.js';
+import { certCovering, loadCerts } from '../certs.js';
+import { installConfig, markLoaded, masterOf } from '../master.js';
+import { probeAddress, probeToken } from '../probe.js';
+import { exclusiveProxy, runTool, waitFor } from '../process.js';
 import { readState, writeState } from '../state-file.js';
 import { applySites, findServer, requireSite, withoutServer, withServer, type ProxyState } from '../state.js';
-import type { DrainOptions, DrainResult, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
-import { backendOf, renderHaproxy } from './render.js';
-import { RuntimeApi } from './runtime.js';
+import type { ApplyOptions, DrainOptions, DrainResult, Listener, ProbeRoute, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
+import { backendOf, PROBE_HEADER, PROBE_SERVER_HEADER, renderHaproxy, SERVED_BY_HEADER, type HaproxyRenderInput } from './render.js';
+import { MasterCli, RuntimeApi, type ServerStat } from './runtime.js';
+import { withSlots } from './slots.js';
 
-/** The `proxy.haproxy` section plus the proxy-wide server timeout. */
+/** The `proxy.haproxy` section plus the proxy-wide timeouts. */
 export type HaproxyOptions = HaproxyConfig & Pick<ProxyConfig, 'serverTimeoutMs'>;
 
 const START_TIMEOUT_MS = 10_000;
@@ -30,105 +36,146 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
     cfg: join(o.runDir, 'haproxy.cfg'),
     pid: join(o.runDir, 'haproxy.pid'),
     admin: join(o.runDir, 'admin.sock'),
+    master: join(o.runDir, 'master.sock'),
     state: join(o.runDir, 'state.json'),
+    lock: join(o.runDir, 'proxy.lock'),
   };
   const api = new RuntimeApi(files.admin);
-  const exclusive = serial();
+  const masterCli = new MasterCli(files.master);
+  const exclusive = exclusiveProxy(files.lock, 'refit: haproxy change');
   const master = masterOf('haproxy', files);
-  const masterPid = master.pid;
-  const requireRunning = master.require;
+
+  function renderInput(state: ProxyState): HaproxyRenderInput {
+    return {
+      adminSocket: files.admin,
+      bind: o.bind,
+      httpPort: o.httpPort,
+      httpsPort: o.httpsPort,
+      certFiles: loadCerts(o.certDir).map((c) => c.path),
+      serverTimeoutMs: o.serverTimeoutMs,
+      hardStopAfterMs: o.serverTimeoutMs + 30_000,
+      user: process.getuid?.() === 0 ? o.user : null,
+      probeToken: probeToken(o.runDir),
+      sites: state.sites,
+    };
+  }
 
   /**
-   * Renders the state into haproxy.cfg, checked by `haproxy -c` before it replaces the old file.
-   * True when the config text changed: only then is a reload worth it.
+   * Renders the state into haproxy.cfg, checked by `haproxy -c` before it replaces the old
+   * file, and saves the state. Says whether a reload is needed: only when the structure the
+   * running proxy loaded changed (sites, vhosts, certificates, slot count); a server's address
+   * and state in an existing slot are set at runtime.
    */
-  async function install(state: ProxyState): Promise<boolean> {
-    const text = renderHaproxy({ adminSocket: files.admin, bind: o.bind, httpPort: o.httpPort, httpsPort: o.httpsPort, certFiles: loadCerts(o.certDir).map((c) => c.path), serverTimeoutMs: o.serverTimeoutMs, sites: state.sites });
-    const changed = await installConfig(files.cfg, text, (candidate) =>
+  async function install(state: ProxyState): Promise<{ reload: boolean }> {
+    const text = renderHaproxy(renderInput(state));
+    const { loaded } = await installConfig(files.cfg, text, (candidate) =>
       runTool(o.binary, ['-c', '-q', '-f', candidate], 'checking the rendered HAProxy config', `the rendered file is kept at ${candidate}`),
     );
     writeState(files.state, state);
-    return changed;
+    return { reload: loaded === null || skeleton(loaded) !== skeleton(text) };
   }
 
   async function start(): Promise<void> {
-    // -W master-worker, -D daemon: the master outlives this refit process; its pid goes to the pid file.
-    await runTool(o.binary, ['-W', '-D', '-f', files.cfg, '-p', files.pid], 'starting haproxy');
-    const worker = await waitFor(async () => (masterPid() !== null ? ((await api.workerPid().catch(() => null)) ?? undefined) : undefined), START_TIMEOUT_MS);
+    // -W master-worker, -D daemon: the master outlives this refit process; -S: the master CLI.
+    await runTool(o.binary, ['-W', '-D', '-S', `${files.master},mode,600`, '-f', files.cfg, '-p', files.pid], 'starting haproxy');
+    const worker = await waitFor(async () => (master.pid() !== null ? ((await api.workerPid().catch(() => null)) ?? undefined) : undefined), START_TIMEOUT_MS);
     if (worker === undefined) throw new RefitError('proxy', `haproxy started but its admin socket ${files.admin} does not answer`, `check that ports ${o.httpPort}/${o.httpsPort} on ${o.bind} are free`);
+    markLoaded(files.cfg);
   }
 
   /** Seamless reload: the master re-reads haproxy.cfg and starts a new worker; the old one finishes its requests. */
-  async function reload(master: number): Promise<void> {
+  async function reload(pid: number): Promise<void> {
     const before = await api.workerPid();
-    kill(master, 'SIGUSR2');
+    kill(pid, 'SIGUSR2');
     const after = await waitFor(async () => {
-      const pid = await api.workerPid().catch(() => null);
-      return pid !== null && pid !== before ? pid : undefined;
+      const now = await api.workerPid().catch(() => null);
+      return now !== null && now !== before ? now : undefined;
     }, START_TIMEOUT_MS);
-    if (after === undefined) throw new RefitError('proxy', `haproxy (master ${master}) did not start a new worker after a reload`, `run \`${o.binary} -c -f ${files.cfg}\` to see why`);
+    if (after === undefined) throw new RefitError('proxy', `haproxy (master ${pid}) did not start a new worker after a reload`, `run \`${o.binary} -c -f ${files.cfg}\` to see why`);
+    markLoaded(files.cfg);
   }
 
-  /** A reload renders drained servers as disabled; put them back into drain so list() tells the truth. */
-  async function restoreDrains(state: ProxyState): Promise<void> {
+  /** Brings the running proxy in line with an installed state: reload, or set the changed slots at runtime. */
+  async function activate(state: ProxyState, { reload: structural }: { reload: boolean }): Promise<void> {
+    const pid = master.pid();
+    if (pid === null) return start();
+    if (structural) return reload(pid);
+    const all = await api.servers();
     for (const site of state.sites) {
-      for (const s of site.servers.filter((x) => x.state === 'drain')) await api.expect(`set server ${backendOf(site.id)}/${s.name} state drain`);
+      for (const row of all.filter((r) => r.backend === backendOf(site.id))) {
+        const server = site.servers.find((s) => s.slot === row.name);
+        await setSlot(site.id, row, server ? { ip: server.ip, port: server.port, ready: server.state === 'ready' } : null);
+      }
     }
   }
 
-  async function runtimeServer(siteId: string, name: string) {
-    return (await api.servers(backendOf(siteId))).find((s) => s.name === name);
+  /** Puts a slot at an address, in or out of rotation; only what differs is sent. */
+  async function setSlot(siteId: string, row: ServerStat, want: { ip: string; port: number; ready: boolean } | null): Promise<void> {
+    const target = `${backendOf(siteId)}/${row.name}`;
+    const ready = want?.ready ?? false;
+    if (!ready && row.state !== 'maint') await api.expect(`set server ${target} state maint`);
+    if (want && (row.ip !== want.ip || row.port !== want.port)) await api.expect(`set server ${target} addr ${want.ip} port ${want.port}`, /changed|no need to change/);
+    if (ready && row.state !== 'ready') await api.expect(`set server ${target} state ready`);
+  }
+
+  async function slotRow(siteId: string, slot: string): Promise<ServerStat | undefined> {
+    return (await api.servers(backendOf(siteId))).find((r) => r.name === slot);
+  }
+
+  /** Requests in flight on a slot, in the current worker and in every old one still finishing. */
+  async function sessionsOn(siteId: string, slot: string, up: Upstream): Promise<number> {
+    const backend = backendOf(siteId);
+    let total = (await slotRow(siteId, slot))?.sessions ?? 0;
+    for (const worker of await masterCli.oldWorkers().catch(() => [])) {
+      const row = (await masterCli.serversOf(worker, backend).catch(() => [])).find((r) => r.name === slot);
+      // An old worker may have had another container in this slot: count only ours.
+      if (row && row.ip === up.ip && row.port === up.port) total += row.sessions;
+    }
+    return total;
   }
 
   return {
     kind: 'haproxy',
     zeroDowntime: true,
 
-    apply: (sites: ProxySite[]) =>
+    apply: (sites: ProxySite[], opts: ApplyOptions = {}) =>
       exclusive(async () => {
         mkdirSync(o.runDir, { recursive: true, mode: 0o755 });
         chmodSync(o.runDir, 0o755);
-        const state = applySites(readState(files.state), sites);
-        // Every reload makes the old worker close idle keep-alive connections: reload only for a change.
-        const changed = await install(state);
-        const master = masterPid();
-        if (master === null) await start();
-        else if (changed) await reload(master);
-        await restoreDrains(state);
+        const state = withSlots(applySites(readState(files.state), sites, opts.owned?.()));
+        await activate(state, await install(state));
       }),
 
     add: (siteId: string, up: Upstream) =>
       exclusive(async () => {
-        requireRunning();
-        const state = withServer(readState(files.state), siteId, up, 'ready');
-        const target = `${backendOf(siteId)}/${up.name}`;
-        if (await runtimeServer(siteId, up.name)) {
-          await api.expect(`set server ${target} addr ${up.ip} port ${up.port}`, /changed|no need to change/);
-        } else {
-          // Dynamic servers start in maintenance; they take no traffic until set ready below.
-          await api.expect(`add server ${target} ${up.ip}:${up.port}`, /^New server registered/);
+        master.require();
+        const state = withSlots(withServer(readState(files.state), siteId, up, 'ready'));
+        const slot = findServer(state, siteId, up.name)!.slot!;
+        await activate(state, await install(state));
+        // Two runtime commands (address, then ready): only both together count as added.
+        const row = await slotRow(siteId, slot);
+        if (!row || row.ip !== up.ip || row.port !== up.port || row.state !== 'ready') {
+          throw new RefitError('proxy', `HAProxy did not take ${up.name} (${up.ip}:${up.port}) into site ${siteId}: slot ${slot} is ${row ? `${row.state} at ${row.ip}:${row.port}` : 'missing'}`, 'see `show servers state` on the admin socket');
         }
-        await api.expect(`set server ${target} state ready`);
-        await install(state);
       }),
 
     async drain(siteId: string, up: Upstream, { timeoutMs, onStopped }: DrainOptions): Promise<DrainResult> {
       const started = Date.now();
-      const present = await exclusive(async () => {
-        requireRunning();
+      const slot = await exclusive(async () => {
+        master.require();
         const state = readState(files.state);
         requireSite(state, siteId);
-        if (!(await runtimeServer(siteId, up.name))) return false;
-        await api.expect(`set server ${backendOf(siteId)}/${up.name} state drain`);
         const known = findServer(state, siteId, up.name);
-        if (known) await install(withServer(state, siteId, { name: known.name, ip: known.ip, port: known.port }, 'drain'));
-        return true;
+        if (!known?.slot) return null;
+        const next = withServer(state, siteId, known, 'drain');
+        await activate(next, await install(next));
+        return known.slot;
       });
       onStopped?.();
-      if (!present) return { drained: true, waitedMs: Date.now() - started, remainingSessions: 0 };
+      if (!slot) return { drained: true, waitedMs: Date.now() - started, remainingSessions: 0 };
       let remaining = Number.POSITIVE_INFINITY;
       const done = await waitFor(async () => {
-        remaining = (await runtimeServer(siteId, up.name))?.sessions ?? 0;
+        remaining = await sessionsOn(siteId, slot, up);
         return remaining === 0 ? true : undefined;
       }, Math.max(0, timeoutMs - (Date.now() - started)), POLL_MS);
       return { drained: done === true, waitedMs: Date.now() - started, remainingSessions: done ? 0 : remaining };
@@ -136,34 +183,64 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
 
     remove: (siteId: string, up: Upstream) =>
       exclusive(async () => {
-        requireRunning();
-        const target = `${backendOf(siteId)}/${up.name}`;
-        if (await runtimeServer(siteId, up.name)) {
-          await api.expect(`set server ${target} state maint`);
-          // HAProxy refuses while the server still has streams or idle connections; idle ones end
-          // quickly once it is in maint. Requests still running after that outlived the drain bound
-          // the caller chose: they are cut, as the container they run on is about to stop.
-          let refusal = '';
-          const del = () =>
-            waitFor(async () => {
-              refusal = (await api.send(`del server ${target}`)).trim();
-              return /^Server deleted/.test(refusal) ? true : undefined;
-            }, 2_000, POLL_MS);
-          let deleted = await del();
-          if (!deleted) {
-            await api.send(`shutdown sessions server ${target}`);
-            deleted = await del();
-          }
-          if (!deleted) throw new RefitError('proxy', `HAProxy would not remove server ${up.name} from site ${siteId}: ${refusal}`, 'it is in maintenance and gets no new requests; see `show servers conn` on the admin socket');
+        master.require();
+        const state = readState(files.state);
+        const known = findServer(state, siteId, up.name);
+        if (!known?.slot) return;
+        const row = await slotRow(siteId, known.slot);
+        if (row) await setSlot(siteId, row, null);
+        // Requests still running here outlived the drain bound the caller chose: they are cut,
+        // as the container they run on is about to stop.
+        if ((await sessionsOn(siteId, known.slot, up)) > 0) {
+          const target = `${backendOf(siteId)}/${known.slot}`;
+          await api.send(`shutdown sessions server ${target}`);
+          for (const worker of await masterCli.oldWorkers().catch(() => [])) await masterCli.send(`@!${worker} shutdown sessions server ${target}`).catch(() => undefined);
         }
-        await install(withoutServer(readState(files.state), siteId, up.name));
+        const next = withoutServer(state, siteId, up.name);
+        await activate(next, await install(next));
       }),
 
     async list(siteId: string): Promise<UpstreamState[]> {
-      requireRunning();
-      return (await api.servers(backendOf(siteId))).map(({ name, ip, port, state, sessions }) => ({ name, ip, port, state, sessions }));
+      master.require();
+      const site = requireSite(readState(files.state), siteId);
+      const rows = await api.servers(backendOf(siteId));
+      return site.servers.map((s) => {
+        const row = rows.find((r) => r.name === s.slot);
+        // What the proxy really does: a slot missing or in maintenance is not in rotation.
+        if (!row) return { name: s.name, ip: s.ip, port: s.port, state: 'maint', sessions: 0 };
+        const state = row.state === 'ready' ? 'ready' : s.state === 'drain' ? 'drain' : 'maint';
+        return { name: s.name, ip: row.ip, port: row.port, state, sessions: row.sessions };
+      });
     },
+
+    async probeRoute(siteId: string, up: Upstream): Promise<ProbeRoute | null> {
+      const state = readState(files.state);
+      const slot = findServer(state, siteId, up.name)?.slot;
+      if (!slot) throw new RefitError('proxy', `server ${up.name} is not in site ${siteId} of the proxy`, 'add it before probing it');
+      const listener = (port: number): Listener => ({ ip: probeAddress(o.bind), port });
+      return {
+        http: listener(o.httpPort),
+        https: certCovering(requireSite(state, siteId).vhosts, loadCerts(o.certDir)) ? listener(o.httpsPort) : null,
+        headers: { [PROBE_HEADER]: probeToken(o.runDir), [PROBE_SERVER_HEADER]: slot },
+        servedBy: { header: SERVED_BY_HEADER.toLowerCase(), value: slot },
+      };
+    },
+
+    revive: () =>
+      exclusive(async () => {
+        if (!existsSync(files.state) || master.pid() !== null) return false;
+        const state = withSlots(readState(files.state));
+        await install(state);
+        await start();
+        return true;
+      }),
 
     stop: master.stop,
   };
 }
+
+/** The config without the servers' addresses and states: what only a reload can change. */
+function skeleton(cfg: string): string {
+  return cfg.replace(/^( {2}server s\d+) .*$/gm, '$1');
+}
+

@@ -8,13 +8,16 @@ const input = (o: Partial<HaproxyRenderInput> = {}): HaproxyRenderInput => ({
   httpsPort: 443,
   certFiles: [],
   serverTimeoutMs: 300_000,
+  hardStopAfterMs: 330_000,
+  user: 'haproxy',
+  probeToken: 'sekrit',
   sites: [
     {
       id: 'shop.web',
       vhosts: ['shop.example', '*.shop.example'],
       servers: [
-        { name: 'shop-web-1', ip: '172.20.0.5', port: 80, state: 'ready', origin: 'apply' },
-        { name: 'shop-web-2', ip: '172.20.0.6', port: 8080, state: 'drain', origin: 'runtime' },
+        { name: 'shop-web-1', ip: '172.20.0.5', port: 80, state: 'ready', slot: 's1' },
+        { name: 'shop-web-2', ip: '172.20.0.6', port: 8080, state: 'drain', slot: 's3' },
       ],
     },
     { id: 'blog.web', vhosts: ['blog.example'], servers: [] },
@@ -39,10 +42,29 @@ describe('renderHaproxy', () => {
     expect(wildcard).toBeGreaterThan(exactBlog);
   });
 
-  it('renders one round-robin backend per site; servers not ready are disabled', () => {
+  it('renders one round-robin backend per site with server slots; drained and free slots are disabled', () => {
     const cfg = renderHaproxy(input());
-    expect(cfg).toContain('backend site_shop.web\n  balance roundrobin\n  server shop-web-1 172.20.0.5:80\n  server shop-web-2 172.20.0.6:8080 disabled\n');
-    expect(cfg).toContain('backend site_blog.web\n  balance roundrobin\n');
+    const shop = cfg.slice(cfg.indexOf('\nbackend site_shop.web\n'), cfg.indexOf('\nbackend site_blog.web'));
+    expect(shop.split('\n').filter((l) => l.startsWith('  server '))).toEqual(['  server s1 172.20.0.5:80', '  server s2 127.0.0.1:9 disabled', '  server s3 172.20.0.6:8080 disabled']);
+    expect(shop).toContain('  balance roundrobin\n');
+    const blog = cfg.slice(cfg.indexOf('\nbackend site_blog.web\n') + 1);
+    expect(blog).toMatch(/^backend site_blog\.web\n {2}balance roundrobin\n(?: {2}use-server .*\n)* {2}server s1 127\.0\.0\.1:9 disabled\n {2}server s2 127\.0\.0\.1:9 disabled\n/);
+  });
+
+  it('checks servers, retries failed connections elsewhere, and keeps kept-alive clients through a reload', () => {
+    const cfg = renderHaproxy(input());
+    expect(cfg).toContain('  default-server check inter 2s fall 2 rise 2\n');
+    expect(cfg).toContain('  option redispatch 1\n  retries 3\n');
+    expect(cfg).toContain('  option idle-close-on-response\n');
+    expect(cfg).toContain('  hard-stop-after 330s\n  user haproxy\n  group haproxy\n');
+    expect(renderHaproxy(input({ user: null }))).not.toContain('  user ');
+  });
+
+  it("pins refit's probes (and only requests carrying its secret) to a slot and names the slot that answered", () => {
+    const cfg = renderHaproxy(input());
+    expect(cfg).toContain('  http-request set-var(txn.refit_probe) bool(true) if { req.hdr(X-Refit-Probe) -m str sekrit }\n  http-request del-header X-Refit-Probe\n');
+    expect(cfg).toContain('  http-response set-header X-Refit-Server %[srv_name] if { var(txn.refit_probe) -m bool }\n');
+    expect(cfg).toContain('  use-server s3 if { var(txn.refit_probe) -m bool } { req.hdr(X-Refit-Probe-Server) -m str s3 }\n');
   });
 
   it('has a TLS frontend only with certificates, and only there claims https', () => {

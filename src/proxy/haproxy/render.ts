@@ -2,10 +2,21 @@
  * @module proxy/haproxy/render
  * Renders haproxy.cfg from the proxy state (pure). One HTTP frontend and, when certificates
  * exist, one TLS frontend; both route by Host (port and case ignored) to one backend per site
- * and answer 503 for unknown hosts. Servers not ready are rendered `disabled`: a reload never
- * sends new requests to a server being drained (the adapter restores `drain` at runtime).
+ * and answer 503 for unknown hosts. Each backend has server slots (slots.ts): occupied ones
+ * carry their container's address, drained and free ones are `disabled`, so a reload never
+ * sends new requests to a server being drained.
+ *
+ * Between maintenances the proxy looks after itself: TCP health checks take a dead container
+ * out of rotation, and a connection that fails is retried on another server (`retries`,
+ * `option redispatch`). A reload never drops a request on a kept-alive client connection:
+ * the old worker answers the next request on an idle connection with `Connection: close`
+ * instead of closing it under the client (`option idle-close-on-response`).
+ *
+ * refit's own probes (their secret `X-Refit-Probe` header) are pinned to one slot by
+ * `X-Refit-Probe-Server` and get the answering slot back in `X-Refit-Server`.
  */
 import type { SiteEntry } from '../state.js';
+import { slotTable } from './slots.js';
 
 export interface HaproxyRenderInput {
   adminSocket: string;
@@ -14,11 +25,22 @@ export interface HaproxyRenderInput {
   httpsPort: number;
   certFiles: string[];
   serverTimeoutMs: number;
+  /** Old workers still finishing requests after a reload are stopped after this. */
+  hardStopAfterMs: number;
+  /** Drop privileges to this user/group after binding (when refit runs as root). */
+  user: string | null;
+  probeToken: string;
   sites: SiteEntry[];
 }
 
 export const backendOf = (siteId: string) => `site_${siteId}`;
 const UNKNOWN_HOST = 'refit_unknown_host';
+/** Where a free slot points; it is disabled, so nothing is ever sent there. */
+const NOWHERE = '127.0.0.1:9';
+
+export const PROBE_HEADER = 'X-Refit-Probe';
+export const PROBE_SERVER_HEADER = 'X-Refit-Probe-Server';
+export const SERVED_BY_HEADER = 'X-Refit-Server';
 
 export function renderHaproxy(i: HaproxyRenderInput): string {
   const lines = [
@@ -27,48 +49,65 @@ export function renderHaproxy(i: HaproxyRenderInput): string {
     // expose-fd listeners: a reload hands the listening sockets to the new worker, so no connection is refused.
     `  stats socket ${i.adminSocket} mode 600 level admin expose-fd listeners`,
     '  stats timeout 2m',
+    `  hard-stop-after ${Math.ceil(i.hardStopAfterMs / 1000)}s`,
+    ...(i.user ? [`  user ${i.user}`, `  group ${i.user}`] : []),
     '',
     'defaults',
     '  mode http',
     '  option forwardfor',
+    '  option idle-close-on-response',
+    '  option redispatch 1',
+    '  retries 3',
     '  timeout connect 5s',
     '  timeout client 60s',
     '  timeout http-request 15s',
+    '  timeout http-keep-alive 30s',
     `  timeout server ${i.serverTimeoutMs}ms`,
     '  timeout tunnel 1h',
+    '  default-server check inter 2s fall 2 rise 2',
     '',
     ...frontend('http', `${i.bind}:${i.httpPort}`, [
       'http-request set-header X-Forwarded-Proto http',
       // Clients must not be able to claim TLS they did not use.
       'http-request del-header X-Forwarded-SSL',
-    ], i.sites),
+    ], i),
   ];
   if (i.certFiles.length) {
     lines.push(
       ...frontend('https', `${i.bind}:${i.httpsPort} ssl ${i.certFiles.map((f) => `crt ${f}`).join(' ')}`, [
         'http-request set-header X-Forwarded-Proto https',
         'http-request set-header X-Forwarded-SSL on',
-      ], i.sites),
+      ], i),
     );
   }
   for (const site of i.sites) {
     lines.push(`backend ${backendOf(site.id)}`, '  balance roundrobin');
-    for (const s of site.servers) lines.push(`  server ${s.name} ${s.ip}:${s.port}${s.state === 'ready' ? '' : ' disabled'}`);
+    const slots = slotTable(site);
+    for (const { slot } of slots) lines.push(`  use-server ${slot} if { var(txn.refit_probe) -m bool } { req.hdr(${PROBE_SERVER_HEADER}) -m str ${slot} }`);
+    for (const { slot, server } of slots) {
+      lines.push(`  server ${slot} ${server ? `${server.ip}:${server.port}` : NOWHERE}${server?.state === 'ready' ? '' : ' disabled'}`);
+    }
     lines.push('');
   }
   lines.push(`backend ${UNKNOWN_HOST}`, '  http-request return status 503 content-type text/plain string "refit: no site is configured for this host\\n"', '');
   return lines.join('\n');
 }
 
-function frontend(name: string, bind: string, headers: string[], sites: SiteEntry[]): string[] {
+function frontend(name: string, bind: string, headers: string[], i: HaproxyRenderInput): string[] {
   const lines = [`frontend ${name}`, `  bind ${bind}`, ...headers.map((h) => `  ${h}`)];
+  lines.push(
+    `  http-request set-var(txn.refit_probe) bool(true) if { req.hdr(${PROBE_HEADER}) -m str ${i.probeToken} }`,
+    // The secret never reaches an app.
+    `  http-request del-header ${PROBE_HEADER}`,
+    `  http-response set-header ${SERVED_BY_HEADER} %[srv_name] if { var(txn.refit_probe) -m bool }`,
+  );
   lines.push('  http-request set-var(txn.host) req.hdr(host),field(1,:),lower');
   // Exact names first, so a site's own hostname beats another site's wildcard.
-  for (const site of sites) {
+  for (const site of i.sites) {
     const exact = site.vhosts.filter((v) => !v.startsWith('*.'));
     if (exact.length) lines.push(`  use_backend ${backendOf(site.id)} if { var(txn.host) -m str ${exact.join(' ')} }`);
   }
-  for (const site of sites) {
+  for (const site of i.sites) {
     const suffixes = site.vhosts.filter((v) => v.startsWith('*.')).map((v) => v.slice(1));
     if (suffixes.length) lines.push(`  use_backend ${backendOf(site.id)} if { var(txn.host) -m end ${suffixes.join(' ')} }`);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseShowStat, stateOf } from './runtime.js';
+import { parseOldWorkers, parseShowStat, stateOf } from './runtime.js';
 
 // Trimmed from a real HAProxy 2.6 `show stat` answer.
 const CSV = `# pxname,svname,qcur,qmax,scur,smax,slim,stot,status,weight,addr
@@ -27,5 +27,23 @@ describe('parseShowStat', () => {
   it('reads every status HAProxy uses', () => {
     expect(['UP', 'no check', 'UP 1/3', 'DOWN'].map(stateOf)).toEqual(['ready', 'ready', 'ready', 'ready']);
     expect(['MAINT', 'MAINT (via b/s)', 'DRAIN', 'DRAIN (agent)'].map(stateOf)).toEqual(['maint', 'maint', 'drain', 'drain']);
+  });
+});
+
+describe('parseOldWorkers', () => {
+  it('lists only the workers a reload replaced', () => {
+    const showProc = [
+      '#<PID>          <type>          <reloads>       <uptime>        <version>      ',
+      '6475            master          1 [failed: 0]   0d00h00m02s     2.6.12-1+deb12u4',
+      '# workers',
+      '6623            worker          0               0d00h00m01s     2.6.12-1+deb12u4',
+      '# old workers',
+      '6478            worker          1               0d00h00m01s     2.6.12-1+deb12u4',
+      '6401            worker          2               0d00h00m09s     2.6.12-1+deb12u4',
+      '# programs',
+      '',
+    ].join('\n');
+    expect(parseOldWorkers(showProc)).toEqual([6478, 6401]);
+    expect(parseOldWorkers(showProc.replace(/# old workers[\s\S]*?# programs/, '# programs'))).toEqual([]);
   });
 });

@@ -18,27 +18,32 @@ export interface ServerStat {
   sessions: number;
 }
 
+/** Sends `text` on a fresh connection to a HAProxy socket and resolves with the whole answer. */
+function ask(socketPath: string, text: string, timeoutMs: number, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(socketPath);
+    let out = '';
+    const fail = (err: Error) => {
+      sock.destroy();
+      reject(new RefitError('proxy', `HAProxy socket ${socketPath} did not answer \`${what}\`: ${err.message}`, 'is haproxy running? `refit proxy sync` starts it', { cause: err }));
+    };
+    sock.setTimeout(timeoutMs, () => fail(new Error(`no answer within ${timeoutMs} ms`)));
+    sock.setEncoding('utf8');
+    sock.on('connect', () => sock.end(text));
+    sock.on('data', (chunk: string) => (out += chunk));
+    sock.on('error', fail);
+    sock.on('close', (hadError) => {
+      if (!hadError) resolve(out);
+    });
+  });
+}
+
 export class RuntimeApi {
   constructor(readonly socketPath: string, private readonly timeoutMs = 5_000) {}
 
   /** Sends one command and returns HAProxy's whole answer. */
   send(command: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const sock = createConnection(this.socketPath);
-      let out = '';
-      const fail = (err: Error) => {
-        sock.destroy();
-        reject(new RefitError('proxy', `HAProxy admin socket ${this.socketPath} did not answer \`${command}\`: ${err.message}`, 'is haproxy running? `refit proxy sync` starts it', { cause: err }));
-      };
-      sock.setTimeout(this.timeoutMs, () => fail(new Error(`no answer within ${this.timeoutMs} ms`)));
-      sock.setEncoding('utf8');
-      sock.on('connect', () => sock.end(`${command}\n`));
-      sock.on('data', (chunk: string) => (out += chunk));
-      sock.on('error', fail);
-      sock.on('close', (hadError) => {
-        if (!hadError) resolve(out);
-      });
-    });
+    return ask(this.socketPath, `${command}\n`, this.timeoutMs, command);
   }
 
   /** Sends a command whose answer must match `ok` (empty answers count as success when ok is omitted). */
@@ -59,6 +64,44 @@ export class RuntimeApi {
     const m = /^Pid: (\d+)/m.exec(await this.send('show info'));
     return m ? Number(m[1]) : null;
   }
+}
+
+/**
+ * The master CLI (`haproxy -S`): it reaches every worker, also the old ones a reload left
+ * finishing their requests, which the admin socket of the current worker cannot see.
+ */
+export class MasterCli {
+  constructor(readonly socketPath: string, private readonly timeoutMs = 5_000) {}
+
+  /** One command; the master keeps a connection open until told to quit. */
+  send(command: string): Promise<string> {
+    return ask(this.socketPath, `${command}; quit\n`, this.timeoutMs, command);
+  }
+
+  /** Workers a reload replaced that still finish requests. */
+  async oldWorkers(): Promise<number[]> {
+    return parseOldWorkers(await this.send('show proc'));
+  }
+
+  /** `show stat` of one backend as an old worker sees it. */
+  async serversOf(worker: number, backend: string): Promise<ServerStat[]> {
+    return parseShowStat(await this.send(`@!${worker} show stat ${backend} 4 -1`)).filter((s) => s.backend === backend);
+  }
+}
+
+/** The pids under "# old workers" in `show proc`. */
+export function parseOldWorkers(showProc: string): number[] {
+  const pids: number[] = [];
+  let inOld = false;
+  for (const line of showProc.split('\n')) {
+    if (line.startsWith('#')) {
+      inOld = /^# old workers/.test(line);
+      continue;
+    }
+    const pid = /^(\d+)\s+worker\b/.exec(line)?.[1];
+    if (inOld && pid) pids.push(Number(pid));
+  }
+  return pids;
 }
 
 /** Parses `show stat` CSV into server rows (frontend and backend summary rows are left out). */

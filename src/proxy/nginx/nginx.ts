@@ -1,119 +1,178 @@
 /**
  * @module proxy/nginx/nginx
- * The nginx adapter. nginx has no runtime API for upstreams, so every change is a new
- * nginx.conf (rendered from state.json, checked by `nginx -t`) and a graceful reload (HUP to
- * the master refit started). Draining = the server leaves the upstream, nginx reloads, and the
- * old workers, which still carry the server's in-flight requests, are watched in /proc until
- * they have exited.
+ * The nginx adapter: two nginx masters refit starts and keeps (see render.ts for why), the
+ * edge (clients, TLS) and the router (sites, servers). nginx has no runtime API for upstreams,
+ * so a server change is a new router config (checked by `nginx -t`) and a graceful router
+ * reload. Draining = the server leaves its upstream, the router reloads, and the old router
+ * workers, which still carry the server's in-flight requests, are watched in /proc until they
+ * have exited.
  */
-import { chmodSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { kill } from 'node:process';
 import type { NginxConfig, ProxyConfig } from '../../config/schema.js';
 import { RefitError } from '../../errors.js';
-import { loadCerts } from '../certs.js';
-import { installConfig, masterOf } from '../master.js';
-import { childPids, commandLine, processAlive, runTool, serial, waitFor } from '../process.js';
-import { readState, writeState } from '../state-file.js';
+import { processStartTime } from '../../journal/lock.js';
+import { certCovering, loadCerts } from '../certs.js';
+import { installConfig, markLoaded, masterOf } from '../master.js';
+import { probeAddress, probeToken } from '../probe.js';
+import { childPids, commandLine, exclusiveProxy, processAlive, runTool, waitFor } from '../process.js';
+import { readState, writeFileAtomic, writeState } from '../state-file.js';
 import { applySites, findServer, requireSite, withoutServer, withServer, type ProxyState } from '../state.js';
-import type { DrainOptions, DrainResult, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
-import { renderNginx } from './render.js';
+import type { ApplyOptions, DrainOptions, DrainResult, Listener, ProbeRoute, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
+import { PROBE_HEADER, PROBE_SERVER_HEADER, renderEdge, renderRouter, routerSocket, SERVED_BY_HEADER, tierFiles, type NginxRenderInput } from './render.js';
 
 /** The `proxy.nginx` section plus the proxy-wide server timeout. */
 export type NginxOptions = NginxConfig & Pick<ProxyConfig, 'serverTimeoutMs'>;
 
 const START_TIMEOUT_MS = 10_000;
+const ORPHAN_QUIT_MS = 10_000;
 const POLL_MS = 100;
+
+type TierName = 'edge' | 'router';
 
 export function nginxProxy(o: NginxOptions): ProxyAdapter {
   const prefix = `${o.runDir.replace(/\/+$/, '')}/`;
-  const files = { cfg: join(o.runDir, 'nginx.conf'), pid: join(o.runDir, 'nginx.pid'), state: join(o.runDir, 'state.json') };
-  const exclusive = serial();
-  const master = masterOf('nginx', files);
-  const masterPid = master.pid;
-  const requireRunning = master.require;
+  const stateFile = join(o.runDir, 'state.json');
+  const exclusive = exclusiveProxy(join(o.runDir, 'proxy.lock'), 'refit: nginx change');
+  const user = process.getuid?.() === 0 ? o.user : null;
+  const tiers = { router: tier('router', renderRouter), edge: tier('edge', renderEdge) };
 
-  /** Renders the state into nginx.conf, checked by `nginx -t` before it replaces the old file. */
-  async function install(state: ProxyState): Promise<void> {
-    for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(o.runDir, 'tmp', d), { recursive: true });
-    const text = renderNginx({
-      runDir: o.runDir,
-      pidFile: files.pid,
-      user: process.getuid?.() === 0 ? o.user : null,
-      bind: o.bind,
-      httpPort: o.httpPort,
-      httpsPort: o.httpsPort,
-      certs: loadCerts(o.certDir),
-      serverTimeoutMs: o.serverTimeoutMs,
-      sites: state.sites,
-    });
-    await installConfig(files.cfg, text, (candidate) =>
-      runTool(o.binary, ['-t', '-q', '-p', prefix, '-c', candidate], 'checking the rendered nginx config', `the rendered file is kept at ${candidate}`),
-    );
-    writeState(files.state, state);
+  function tier(name: TierName, render: (i: NginxRenderInput) => string) {
+    const f = tierFiles(o.runDir, name);
+    const master = masterOf('nginx', { pid: f.pid, cfg: f.cfg });
+    const workersFile = join(f.dir, 'workers.json');
+
+    /** Remembers the workers of a fresh master: if the master is killed they live on, holding the listeners. */
+    function recordWorkers(pid: number): void {
+      const workers = childPids(pid).map((w) => ({ pid: w, startTime: processStartTime(w) }));
+      writeFileAtomic(workersFile, `${JSON.stringify(workers)}\n`, 0o600);
+    }
+
+    /** Workers of a master that died without them: quit gracefully (they finish their requests), then make sure. */
+    async function endOrphans(): Promise<void> {
+      let recorded: { pid: number; startTime: string | null }[] = [];
+      try {
+        recorded = JSON.parse(readFileSync(workersFile, 'utf8')) as typeof recorded;
+      } catch {
+        return;
+      }
+      const orphans = recorded.filter((w) => processAlive(w.pid) && processStartTime(w.pid) === w.startTime && /^nginx: worker process/.test(commandLine(w.pid)));
+      for (const w of orphans) kill(w.pid, 'SIGQUIT');
+      const gone = await waitFor(() => (orphans.every((w) => !processAlive(w.pid)) ? true : undefined), ORPHAN_QUIT_MS, 20);
+      if (!gone) for (const w of orphans.filter((x) => processAlive(x.pid))) kill(w.pid, 'SIGKILL');
+    }
+
+    async function start(): Promise<void> {
+      await endOrphans();
+      if (name === 'router') rmSync(routerSocket(o.runDir), { force: true });
+      // umask 0: the router's socket must be connectable by the edge's workers (its directory guards it).
+      await runTool('sh', ['-c', 'umask 000 && exec "$0" "$@"', o.binary, '-p', prefix, '-c', f.cfg], `starting nginx (${name})`, `see ${f.errorLog}`);
+      const pid = await waitFor(() => master.pid() ?? undefined, START_TIMEOUT_MS);
+      if (pid === undefined) throw new RefitError('proxy', `nginx (${name}) started but wrote no live pid to ${f.pid}`, `see ${f.errorLog}`);
+      await waitFor(() => (childPids(pid).length ? true : undefined), START_TIMEOUT_MS, 20);
+      recordWorkers(pid);
+      markLoaded(f.cfg);
+    }
+
+    /**
+     * Graceful reload; done when new workers run and every old one has stopped accepting
+     * (exited, or retitled "shutting down"). Returns the old workers: they finish their
+     * in-flight requests and exit.
+     */
+    async function reload(pid: number): Promise<number[]> {
+      const old = childPids(pid);
+      kill(pid, 'SIGHUP');
+      const switched = await waitFor(() => {
+        const fresh = childPids(pid).some((p) => !old.includes(p));
+        return fresh && old.every((p) => !processAlive(p) || /shutting down/.test(commandLine(p))) ? true : undefined;
+      }, START_TIMEOUT_MS, 20);
+      if (!switched) throw new RefitError('proxy', `nginx ${name} (master ${pid}) did not switch to new workers after a reload`, `see ${f.errorLog}`);
+      recordWorkers(pid);
+      markLoaded(f.cfg);
+      return old;
+    }
+
+    /** Installs the tier's config and makes its master run it; returns the workers a reload retired. */
+    async function activate(input: NginxRenderInput): Promise<number[]> {
+      for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(f.dir, 'tmp', d), { recursive: true });
+      const text = render(input);
+      const { loaded } = await installConfig(f.cfg, text, (candidate) =>
+        runTool(o.binary, ['-t', '-q', '-p', prefix, '-c', candidate], `checking the rendered nginx ${name} config`, `the rendered file is kept at ${candidate}`),
+      );
+      const pid = master.pid();
+      if (pid === null) {
+        await start();
+        return [];
+      }
+      return loaded === text ? [] : reload(pid);
+    }
+
+    return { master, activate, start, endOrphans };
   }
 
-  async function start(): Promise<void> {
-    await runTool(o.binary, ['-p', prefix, '-c', files.cfg], 'starting nginx', `see ${join(o.runDir, 'error.log')}`);
-    const up = await waitFor(() => (masterPid() !== null ? true : undefined), START_TIMEOUT_MS);
-    if (!up) throw new RefitError('proxy', `nginx started but wrote no live pid to ${files.pid}`, `see ${join(o.runDir, 'error.log')}`);
+  function renderInput(state: ProxyState): NginxRenderInput {
+    return { runDir: o.runDir, user, bind: o.bind, httpPort: o.httpPort, httpsPort: o.httpsPort, certs: loadCerts(o.certDir), serverTimeoutMs: o.serverTimeoutMs, probeToken: probeToken(o.runDir), sites: state.sites };
   }
 
-  /**
-   * Graceful reload; done when new workers run and every old one has stopped accepting
-   * (exited, or retitled "shutting down"). Returns the old workers: they finish their
-   * in-flight requests and exit.
-   */
-  async function reload(master: number): Promise<number[]> {
-    const old = childPids(master);
-    kill(master, 'SIGHUP');
-    const switched = await waitFor(() => {
-      const fresh = childPids(master).some((p) => !old.includes(p));
-      return fresh && old.every((p) => !processAlive(p) || /shutting down/.test(commandLine(p))) ? true : undefined;
-    }, START_TIMEOUT_MS, 20);
-    if (!switched) throw new RefitError('proxy', `nginx (master ${master}) did not switch to new workers after a reload`, `see ${join(o.runDir, 'error.log')}`);
-    return old;
+  function prepareDirs(): void {
+    mkdirSync(o.runDir, { recursive: true, mode: 0o755 });
+    // Workers run unprivileged and need to reach the temp dirs inside.
+    chmodSync(o.runDir, 0o755);
+    for (const name of ['edge', 'router'] as const) mkdirSync(tierFiles(o.runDir, name).dir, { recursive: true, mode: 0o755 });
+    const sockDir = join(o.runDir, 'router', 'sock');
+    mkdirSync(sockDir, { recursive: true });
+    // Only root and the worker user may talk to the router: it trusts the forwarded headers it gets.
+    chmodSync(sockDir, user ? 0o750 : 0o700);
+    if (user) {
+      const account = accountOf(user);
+      chownSync(sockDir, 0, account.gid);
+      requireReachable(o.runDir, user, account);
+    }
   }
 
-  /** Writes the new state and reloads, or starts nginx when it is not running. */
+  /** Saves the state and brings both tiers to it (router first: the edge needs it); returns the retired router workers. */
   async function activate(state: ProxyState): Promise<number[]> {
-    await install(state);
-    const master = masterPid();
-    if (master !== null) return reload(master);
-    await start();
-    return [];
+    writeState(stateFile, state);
+    const input = renderInput(state);
+    const retired = await tiers.router.activate(input);
+    await tiers.edge.activate(input);
+    return retired;
   }
+
+  const requireRunning = () => {
+    tiers.router.master.require();
+    tiers.edge.master.require();
+  };
 
   return {
     kind: 'nginx',
     zeroDowntime: true,
 
-    apply: (sites: ProxySite[]) =>
+    apply: (sites: ProxySite[], opts: ApplyOptions = {}) =>
       exclusive(async () => {
-        mkdirSync(o.runDir, { recursive: true, mode: 0o755 });
-        // Workers run unprivileged and need to reach the temp dirs inside.
-        chmodSync(o.runDir, 0o755);
-        await activate(applySites(readState(files.state), sites));
+        prepareDirs();
+        await activate(applySites(readState(stateFile), sites, opts.owned?.()));
       }),
 
     add: (siteId: string, up: Upstream) =>
       exclusive(async () => {
         requireRunning();
-        await activate(withServer(readState(files.state), siteId, up, 'ready'));
+        await activate(withServer(readState(stateFile), siteId, up, 'ready'));
       }),
 
     async drain(siteId: string, up: Upstream, { timeoutMs, onStopped }: DrainOptions): Promise<DrainResult> {
       const started = Date.now();
-      const oldWorkers = await exclusive(async () => {
+      const retired = await exclusive(async () => {
         requireRunning();
-        const state = readState(files.state);
+        const state = readState(stateFile);
         requireSite(state, siteId);
         const known = findServer(state, siteId, up.name);
         if (!known) return [];
-        return activate(withServer(state, siteId, { name: known.name, ip: known.ip, port: known.port }, 'drain'));
+        return activate(withServer(state, siteId, known, 'drain'));
       });
       onStopped?.();
-      let alive = oldWorkers;
+      let alive = retired;
       const done = await waitFor(() => {
         alive = alive.filter(processAlive);
         return alive.length === 0 ? true : undefined;
@@ -124,15 +183,62 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     remove: (siteId: string, up: Upstream) =>
       exclusive(async () => {
         requireRunning();
-        await activate(withoutServer(readState(files.state), siteId, up.name));
+        await activate(withoutServer(readState(stateFile), siteId, up.name));
       }),
 
     async list(siteId: string): Promise<UpstreamState[]> {
       requireRunning();
-      const site = requireSite(readState(files.state), siteId);
+      const site = requireSite(readState(stateFile), siteId);
       return site.servers.map(({ name, ip, port, state }) => ({ name, ip, port, state, sessions: 0 }));
     },
 
-    stop: master.stop,
+    async probeRoute(siteId: string, up: Upstream): Promise<ProbeRoute | null> {
+      const site = requireSite(readState(stateFile), siteId);
+      const listener = (port: number): Listener => ({ ip: probeAddress(o.bind), port });
+      return {
+        http: listener(o.httpPort),
+        https: certCovering(site.vhosts, loadCerts(o.certDir)) ? listener(o.httpsPort) : null,
+        headers: { [PROBE_HEADER]: probeToken(o.runDir), [PROBE_SERVER_HEADER]: up.name },
+        servedBy: { header: SERVED_BY_HEADER.toLowerCase(), value: `${up.ip}:${up.port}` },
+      };
+    },
+
+    revive: () =>
+      exclusive(async () => {
+        if (!existsSync(stateFile)) return false;
+        const dead = (['router', 'edge'] as const).filter((n) => tiers[n].master.pid() === null);
+        if (!dead.length) return false;
+        prepareDirs();
+        await activate(readState(stateFile));
+        return true;
+      }),
+
+    async stop() {
+      await tiers.edge.master.stop();
+      await tiers.router.master.stop();
+    },
   };
+}
+
+/** A local user's ids, from /etc/passwd. */
+function accountOf(user: string): { uid: number; gid: number } {
+  const fields = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f[0] === user);
+  const [uid, gid] = [Number(fields?.[2]), Number(fields?.[3])];
+  if (!fields || !Number.isInteger(uid) || !Number.isInteger(gid)) throw new RefitError('config', `proxy.nginx.user ${user} is not a user on this host`, 'set proxy.nginx.user to the user nginx workers run as (www-data on Debian)');
+  return { uid, gid };
+}
+
+/** The edge's workers (running as `user`) reach the router's socket inside the run dir: every directory above it must let them through. */
+function requireReachable(runDir: string, user: string, account: { uid: number; gid: number }): void {
+  for (let dir = resolve(runDir); ; dir = dirname(dir)) {
+    const st = statSync(dir);
+    const through = st.uid === account.uid ? st.mode & 0o100 : st.gid === account.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!through) {
+      throw new RefitError('config', `proxy.nginx.runDir ${runDir} is not reachable by the nginx worker user ${user}: ${dir} has mode ${(st.mode & 0o777).toString(8)}`, `use a run dir whose parents others may enter (chmod o+x ${dir}), e.g. the default /run/refit/nginx`);
+    }
+    if (dir === dirname(dir)) return;
+  }
 }
