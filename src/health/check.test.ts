@@ -2,11 +2,17 @@
  * checkHealth against real HTTP servers on 127.0.0.1 (in this process): every rule of SPEC.md
  * "Health check" as a container would exercise it.
  */
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { dirname, join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthSchema } from '../config/schema.js';
-import { checkHealth } from './check.js';
+import type { ProbeRoute } from '../proxy/types.js';
+import { checkHealth, checkThroughProxy } from './check.js';
 import type { HealthOptions, HealthTarget } from './types.js';
 
 interface Seen {
@@ -341,5 +347,58 @@ describe('bounded against broken apps', () => {
     if (!expectHealthy) expect(v.attempts[0]!.reason).toMatch(/body larger than the 16384-byte cap/);
     await expect.poll(() => closed).toBe(true);
     expect(written).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+describe('checkThroughProxy: the public path, pinned to one server', () => {
+  const tlsPem = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/tls/a.example.pem'), 'utf8');
+  const quick = opts({ attempts: 2, intervalMs: 10 });
+  const site = { vhosts: ['a.example'], healthPath: '/refit/health' };
+  /** A stand-in proxy listener: answers as `handler` says and names `servedBy` when the probe secret came along. */
+  function proxyLike(handler: Handler, servedBy: string | null) {
+    return (req: IncomingMessage, res: ServerResponse, seen: Seen[]) => {
+      if (servedBy && req.headers['x-refit-probe'] === 'sekrit') res.setHeader('X-Refit-Server', req.headers['x-refit-probe-server'] === 's2' ? servedBy : 'other');
+      handler(req, res, seen);
+    };
+  }
+  const route = (httpPort: number, httpsPort: number | null): ProbeRoute => ({
+    http: { ip: '127.0.0.1', port: httpPort },
+    https: httpsPort ? { ip: '127.0.0.1', port: httpsPort } : null,
+    headers: { 'X-Refit-Probe': 'sekrit', 'X-Refit-Probe-Server': 's2' },
+    servedBy: { header: 'x-refit-server', value: 's2' },
+  });
+
+  it('passes when the health rules pass and the proxy says the pinned server answered', async () => {
+    const { port, seen } = await app(proxyLike((_q, res) => send(res, 200, JSON.stringify({ status: 'healthy' })), 's2'));
+    const v = await checkThroughProxy(site, route(port, null), quick);
+    expect(v).toMatchObject({ healthy: true });
+    expect(v.attempts[0]!.requests[0]).toMatchObject({ host: 'a.example', path: '/refit/health', servedBy: 's2' });
+    expect(seen[0]).toMatchObject({ host: 'a.example' });
+  });
+
+  it('fails when another server answered, or the proxy did not mark the answer at all', async () => {
+    const other = await app(proxyLike((req, res) => send(res, 200, JSON.stringify({ status: 'healthy' })), 'x'));
+    const wrong = await checkThroughProxy(site, { ...route(other.port, null), headers: { 'X-Refit-Probe': 'sekrit', 'X-Refit-Probe-Server': 's1' } }, quick);
+    expect(wrong).toMatchObject({ healthy: false });
+    expect(wrong.attempts.at(-1)!.reason).toMatch(/answered by other, not by s2: the proxy does not route this site's requests to s2/);
+    const unmarked = await app(proxyLike((_q, res) => send(res, 200, JSON.stringify({ status: 'healthy' })), null));
+    const v = await checkThroughProxy(site, route(unmarked.port, null), quick);
+    expect(v.attempts.at(-1)!.reason).toMatch(/not through refit's route to s2 \(no x-refit-server header\)/);
+  });
+
+  it('follows a redirect to https:// to the TLS listener, by SNI, and fails clearly when there is none', async () => {
+    const plain = await app(proxyLike((_q, res) => send(res, 301, '', { Location: 'https://a.example/refit/health' }), 's2'));
+    const seenTls: string[] = [];
+    const tls = track(
+      createHttpsServer({ cert: tlsPem, key: tlsPem }, (req, res) => {
+        seenTls.push(`${(req.socket as TLSSocket).servername} ${req.headers.host} ${req.url}`);
+        proxyLike((_q, r) => send(r, 200, JSON.stringify({ status: 'healthy' })), 's2')(req, res, []);
+      }),
+    );
+    const tlsPort = await listen(tls);
+    expect(await checkThroughProxy(site, route(plain.port, tlsPort), quick)).toMatchObject({ healthy: true });
+    expect(seenTls[0]).toBe('a.example a.example /refit/health');
+    const none = await checkThroughProxy(site, route(plain.port, null), quick);
+    expect(none.attempts.at(-1)!.reason).toMatch(/sends clients to https:\/\/a\.example but the proxy has no certificate for it/);
   });
 });

@@ -4,11 +4,16 @@
  * "Health check"). Each attempt asks the custom endpoint first; when that answers 404 the site
  * has none and `GET /` decides. Attempts repeat after an interval until the success threshold
  * is met, the attempts run out, or a redirect leaves the site's hosts (which ends it at once).
+ *
+ * `checkThroughProxy`: the same rules from outside, through the proxy's public listeners (HTTP,
+ * and HTTPS where the site has a certificate) with the site's vhosts, each request pinned to
+ * one server; an answer counts only when the proxy says that server gave it.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { followChain, type ChainResult, type Send } from './chain.js';
 import { probe } from './probe.js';
+import type { ProbeRoute } from '../proxy/types.js';
 import type { Attempt, Endpoint, HealthOptions, HealthRequest, HealthTarget, Verdict } from './types.js';
 import { judgeCustom, judgeDefault, standing, startOf } from './verdict.js';
 
@@ -17,28 +22,41 @@ import { judgeCustom, judgeDefault, standing, startOf } from './verdict.js';
  * `signal.reason` when the caller aborts.
  */
 export async function checkHealth(target: HealthTarget, options: HealthOptions, signal?: AbortSignal): Promise<Verdict> {
+  return attemptsUntilDecided(target, options, null, signal);
+}
+
+/** Proves `target`'s site served by one server through the proxy's public listeners (the route pins and names it). */
+export async function checkThroughProxy(site: Pick<HealthTarget, 'vhosts' | 'healthPath'>, route: ProbeRoute, options: HealthOptions, signal?: AbortSignal): Promise<Verdict> {
+  return attemptsUntilDecided({ ip: route.http.ip, port: route.http.port, ...site }, options, route, signal);
+}
+
+async function attemptsUntilDecided(target: HealthTarget, options: HealthOptions, route: ProbeRoute | null, signal?: AbortSignal): Promise<Verdict> {
   // Only the custom endpoint's JSON is kept; `/` is judged on its status alone.
   const sendFor =
     (endpoint: Endpoint): Send =>
-    (at) =>
-      probe(
-        {
-          ip: target.ip,
-          port: target.port,
-          path: at.path,
-          host: at.host,
-          forwardedHttps: at.https,
-          connectTimeoutMs: options.connectTimeoutMs,
-          responseTimeoutMs: options.responseTimeoutMs,
-          maxBodyBytes: options.maxBodyBytes,
-          keepBody: endpoint === 'custom',
-        },
+    async (at) => {
+      const common = {
+        path: at.path,
+        host: at.host,
+        connectTimeoutMs: options.connectTimeoutMs,
+        responseTimeoutMs: options.responseTimeoutMs,
+        maxBodyBytes: options.maxBodyBytes,
+        keepBody: endpoint === 'custom',
+      };
+      if (!route) return probe({ ...common, ip: target.ip, port: target.port, forwardedHttps: at.https }, signal);
+      // Through the proxy: https:// positions go to its TLS listener, which sets the forwarded headers itself.
+      const listener = at.https ? route.https : route.http;
+      if (!listener) return noTlsListener(at.host, at.path);
+      const servername = at.host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+      return probe(
+        { ...common, ip: listener.ip, port: listener.port, forwardedHttps: false, headers: route.headers, servedByHeader: route.servedBy.header, ...(at.https ? { tls: { servername } } : {}) },
         signal,
       );
+    };
   const attempts: Attempt[] = [];
   for (;;) {
     signal?.throwIfAborted();
-    const { attempt, foreign } = await runAttempt(attempts.length + 1, target, options.maxRedirects, sendFor);
+    const { attempt, foreign } = await runAttempt(attempts.length + 1, target, options.maxRedirects, sendFor, route);
     attempts.push(attempt);
     if (foreign) return { healthy: false, reason: foreign, attempts };
     const now = standing(
@@ -52,12 +70,18 @@ export async function checkHealth(target: HealthTarget, options: HealthOptions, 
   }
 }
 
-async function runAttempt(number: number, target: HealthTarget, maxRedirects: number, sendFor: (endpoint: Endpoint) => Send): Promise<{ attempt: Attempt; foreign?: string }> {
+function noTlsListener(host: string, path: string): { request: HealthRequest; body: Buffer } {
+  const error = `the site sends clients to https://${host} but the proxy has no certificate for it (no HTTPS listener to check)`;
+  return { request: { path, host, forwardedHttps: true, status: null, durationMs: 0, bodyBytes: 0, truncated: false, error }, body: Buffer.alloc(0) };
+}
+
+async function runAttempt(number: number, target: HealthTarget, maxRedirects: number, sendFor: (endpoint: Endpoint) => Send, route: ProbeRoute | null): Promise<{ attempt: Attempt; foreign?: string }> {
   const started = performance.now();
   const { endpoint, chain, requests } = await decidingChain(target, maxRedirects, sendFor);
   const first = chain.requests[0]!;
-  const judged = chain.kind === 'answer' ? (endpoint === 'custom' ? judgeCustom(chain) : judgeDefault(chain.status)) : { passed: false as const, reason: chain.reason };
   const last = chain.requests[chain.requests.length - 1]!;
+  const answered = chain.kind === 'answer' ? (endpoint === 'custom' ? judgeCustom(chain) : judgeDefault(chain.status)) : { passed: false as const, reason: chain.reason };
+  const judged = answered.passed && route ? judgeServedBy(last.servedBy, route) : answered;
   // What was asked, and where the redirects led, so the reason stands on its own in a report.
   const asked = `GET ${first.path} (Host ${first.host})${chain.redirects.length ? ` via ${chain.redirects.join(' -> ')}` : ''}`;
   const attempt: Attempt = {
@@ -81,6 +105,14 @@ async function decidingChain(target: HealthTarget, maxRedirects: number, sendFor
   if (custom.kind !== 'answer' || custom.status !== 404) return { endpoint: 'custom', chain: custom, requests: custom.requests };
   const fallback = await followChain(target, startOf(target, '/'), maxRedirects, sendFor('default'));
   return { endpoint: 'default', chain: fallback, requests: [...custom.requests, ...fallback.requests] };
+}
+
+/** Through the proxy, an answer counts only when the proxy says the intended server gave it. */
+function judgeServedBy(servedBy: string | null | undefined, route: ProbeRoute): { passed: true } | { passed: false; reason: string } {
+  const want = route.servedBy.value;
+  if (servedBy === want) return { passed: true };
+  if (!servedBy) return { passed: false, reason: `answered, but not through refit's route to ${want} (no ${route.servedBy.header} header): is the proxy running refit's config?` };
+  return { passed: false, reason: `answered by ${servedBy}, not by ${want}: the proxy does not route this site's requests to ${want}` };
 }
 
 function giveUpReason(attempts: Attempt[], options: HealthOptions): string {

@@ -7,6 +7,7 @@
  * AbortSignal rejects.
  */
 import { request as httpRequest, type ClientRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { HealthRequest } from './types.js';
 
@@ -22,6 +23,12 @@ export interface ProbeRequest {
   maxBodyBytes: number;
   /** Keep the body (the custom endpoint's JSON); otherwise it is counted and dropped. */
   keepBody: boolean;
+  /** Speak TLS with this SNI name (a proxy's HTTPS listener; its certificate is not judged here). */
+  tls?: { servername: string };
+  /** More request headers (refit's probe marks through a proxy). */
+  headers?: Record<string, string>;
+  /** Keep this response header's value as `servedBy` (which server a proxy says answered). */
+  servedByHeader?: string;
 }
 
 export interface ProbeResult {
@@ -41,6 +48,7 @@ export function probe(req: ProbeRequest, signal?: AbortSignal): Promise<ProbeRes
     let truncated = false;
     let status: number | null = null;
     let location: string | undefined;
+    let servedBy: string | null | undefined;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     let client: ClientRequest | undefined;
@@ -64,6 +72,7 @@ export function probe(req: ProbeRequest, signal?: AbortSignal): Promise<ProbeRes
         bodyBytes,
         truncated,
         ...(location !== undefined && error === undefined ? { location } : {}),
+        ...(servedBy !== undefined && error === undefined ? { servedBy } : {}),
         ...(error !== undefined ? { error } : {}),
       };
       resolve({ request, body: Buffer.concat(chunks) });
@@ -85,20 +94,22 @@ export function probe(req: ProbeRequest, signal?: AbortSignal): Promise<ProbeRes
     };
 
     try {
-      client = httpRequest({
+      const options = {
         host: req.ip,
         port: req.port,
         path: req.path,
         method: 'GET',
-        agent: false,
+        agent: false as const,
         headers: {
           Host: req.host,
           'User-Agent': USER_AGENT,
           Accept: '*/*',
           Connection: 'close',
           ...(req.forwardedHttps ? { 'X-Forwarded-Proto': 'https', 'X-Forwarded-SSL': 'on' } : {}),
+          ...req.headers,
         },
-      });
+      };
+      client = req.tls ? httpsRequest({ ...options, servername: req.tls.servername, rejectUnauthorized: false }) : httpRequest(options);
     } catch (err) {
       // Node refuses a path or Host it cannot send (control characters and the like).
       finish(`request not sent: ${(err as Error).message}`);
@@ -113,6 +124,10 @@ export function probe(req: ProbeRequest, signal?: AbortSignal): Promise<ProbeRes
       status = res.statusCode ?? null;
       const loc = res.headers.location;
       location = Array.isArray(loc) ? loc[0] : loc;
+      if (req.servedByHeader) {
+        const by = res.headers[req.servedByHeader.toLowerCase()];
+        servedBy = (Array.isArray(by) ? by[0] : by) ?? null;
+      }
       res.on('data', (chunk: Buffer) => {
         if (settled) return;
         const room = req.maxBodyBytes - bodyBytes;

@@ -37,6 +37,8 @@ export interface HealthRequest {
   truncated: boolean;
   /** Why there was no answer: connect timeout, refused, response timeout, ... */
   error?: string;
+  /** Through a proxy: the server it says answered (null: it did not say). */
+  servedBy?: string | null;
 }
 
 /** Which endpoint decided an attempt: the custom one, or `/` because the custom one said 404. */

@@ -189,6 +189,14 @@ export class FakeWorld implements World {
     const c = this.containers.get(name);
     return c ? { name, id: c.id, imageId: c.imageId, ip: c.ip } : null;
   }
+  /** Servers the proxy cannot reach although they answer on their own IP (a broken route). */
+  readonly unroutable = new Set<string>();
+  async checkPublicPath(siteId: string, server: Upstream, _site?: Pick<HealthTarget, 'vhosts' | 'healthPath'>): Promise<Verdict> {
+    this.call(`public ${server.name}`);
+    const routed = this.proxy.ready(siteId).includes(server.name) && !this.unroutable.has(server.name);
+    const c = this.containers.get(server.name);
+    return routed && c && !this.unhealthyImages.has(c.imageId) ? { healthy: true, attempts: [] } : { healthy: false, reason: `GET / answered 503 through the proxy`, attempts: [] };
+  }
   async checkHealth(t: HealthTarget): Promise<Verdict> {
     this.call(`health ${t.ip}`);
     const c = [...this.containers.values()].find((x) => x.ip === t.ip);

@@ -210,16 +210,55 @@ describe('a failure after the point of no return', () => {
 
 describe('the shadow must serve while the original is out', () => {
   it('a shadow that died before the original is drained: rolled back, the original never left', async () => {
-    // The shadow dies once it is in the proxy.
-    const add = world.proxy.add.bind(world.proxy);
-    world.proxy.add = async (siteId, up) => {
-      await add(siteId, up);
+    // The shadow dies once it is in the proxy and proven through it.
+    const check = world.checkPublicPath.bind(world);
+    world.checkPublicPath = async (siteId, up, s) => {
+      const verdict = await check(siteId, up, s);
       if (up.name.endsWith('-refit-shadow')) world.containers.delete(up.name);
+      return verdict;
     };
     const report = await run();
     expect(report.result).toBe('rolled-back');
     expect(report.reason).toMatch(/drain-original: the shadow shop-web-1-refit-shadow is not running before the original was drained; the original keeps serving/);
     expect(world.calls.some((c) => c === `proxy.drain ${site.name}`)).toBe(false);
     expectUntouched();
+  });
+});
+
+describe('the public path: checked through the proxy after every traffic move', () => {
+  it('is checked for the shadow, then for the recreated original, each pinned to that server', async () => {
+    const report = await run();
+    expect(report.result).toBe('updated');
+    expect(world.calls.filter((c) => c.startsWith('public '))).toEqual([`public ${site.name}-refit-shadow`, `public ${site.name}`]);
+    expect(report.health.public?.map((p) => [p.server, p.verdict.healthy])).toEqual([[`${site.name}-refit-shadow`, true], [site.name, true]]);
+  });
+
+  it('a shadow the proxy cannot reach (it answers on its own IP) rolls back before the original is touched', async () => {
+    world.unroutable.add(`${site.name}-refit-shadow`);
+    const report = await run();
+    expect(report.result).toBe('rolled-back');
+    expect(report.reason).toMatch(/shadow-traffic: shadow shop-web-1-refit-shadow is not served through the proxy's public listener/);
+    expectUntouched();
+  });
+
+  it("a recreated original the proxy cannot reach: the update stands but the maintenance is not reported as a success, and stays unfinished", async () => {
+    const check = world.checkPublicPath.bind(world);
+    world.checkPublicPath = async (siteId, up, s) => (up.name === site.name && world.containers.get(site.name)?.imageId === NEW.id ? { healthy: false, reason: 'GET / answered 502 through the proxy', attempts: [] } : check(siteId, up, s));
+    const report = await run();
+    expect(report.result).toBe('failed');
+    expect(report.reason).toMatch(/^the update stands but did not finish: original-traffic: recreated original shop-web-1 is not served through the proxy's public listener/);
+    // The shadow still serves: it is only retired once the original is proven from outside.
+    expect(world.proxy.ready(SITE_ID)).toContain(`${site.name}-refit-shadow`);
+    expect(journal.unfinished()).toHaveLength(1);
+  });
+
+  it('an original the proxy cannot reach after a rollback: the rollback does not report success', async () => {
+    // The recreated original fails its check, so the rollback brings the original back through a proxy route that is broken.
+    world.unroutable.add(site.name);
+    const check = world.checkHealth.bind(world);
+    world.checkHealth = async (t) => (isRecreatedOriginal(t.ip) ? { healthy: false, reason: 'GET / answered 500', attempts: [] } : check(t));
+    const report = await run();
+    expect(report.result).toBe('failed');
+    expect(report.reason).toMatch(/rollback failed at drain-original: original shop-web-1 back on reg\.example\/web:1\.0\.0 is not served through the proxy's public listener/);
   });
 });

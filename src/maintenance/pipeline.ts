@@ -117,7 +117,7 @@ async function recoverOne(deps: PipelineDeps, log: MaintenanceLog): Promise<Cont
 }
 
 function contextFor(plan: MaintenancePlan, deps: PipelineDeps): MaintenanceCtx {
-  return { plan, world: deps.world, keepBackups: deps.keepBackups, seen: { drains: [], notes: [] } };
+  return { plan, world: deps.world, keepBackups: deps.keepBackups, seen: { drains: [], notes: [], publicChecks: [] } };
 }
 
 function recorder(deps: PipelineDeps, mid: number, plan: MaintenancePlan): StepRecorder {
@@ -176,7 +176,7 @@ function finish(deps: PipelineDeps, mid: number, ctx: MaintenanceCtx, outcome: R
     to: { ...plan.to, ...(seen.newImageId ? { imageId: seen.newImageId } : {}) },
     steps: outcome.timings,
     merge: seen.merge ?? null,
-    health: { shadow: seen.shadowHealth ?? null, original: seen.originalHealth ?? null },
+    health: { shadow: seen.shadowHealth ?? null, original: seen.originalHealth ?? null, public: seen.publicChecks },
     drains: seen.drains,
     notes: seen.notes,
     durationMs: Math.round(performance.now() - started),

@@ -12,7 +12,7 @@ import { detectCompose, flavorOf, type ComposeCli } from '../compose/cli.js';
 import { recreateService } from '../compose/service.js';
 import { removeShadow, shadowRef, startShadow } from '../compose/shadow.js';
 import { endpointOf, execInContainer, tagImage } from '../docker/ops.js';
-import { checkHealth } from '../health/check.js';
+import { checkHealth, checkThroughProxy } from '../health/check.js';
 import { openJournal, type Journal } from '../journal/journal.js';
 import { acquireHostLock, type Lock } from '../journal/lock.js';
 import { createLogger } from '../log/logger.js';
@@ -117,6 +117,10 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
       return e?.running ? e : null;
     },
     checkHealth: (t) => checkHealth(t, config.health),
+    checkPublicPath: async (siteId, server, site) => {
+      const route = await world.proxy.probeRoute(siteId, server);
+      return route ? checkThroughProxy(site, route, config.health) : null;
+    },
   };
 
   return {

@@ -22,10 +22,17 @@ export interface ContainerReport {
   to: { reference: string; digest: string | null; imageId?: string } | null;
   steps: StepTiming[];
   merge: MergeReport | null;
-  health: { shadow: Verdict | null; original: Verdict | null };
+  /** `public`: each check through the proxy's public listener after traffic moved (absent in reports of older refits). */
+  health: { shadow: Verdict | null; original: Verdict | null; public?: PublicCheck[] };
   drains: { server: string; result: DrainResult }[];
   notes: string[];
   durationMs: number;
+}
+
+/** The site checked from outside, through the proxy, pinned to the server traffic just moved to. */
+export interface PublicCheck {
+  server: string;
+  verdict: Verdict;
 }
 
 export interface PassReport {

@@ -11,6 +11,7 @@ import type { DrainResult, Upstream } from '../proxy/types.js';
 import type { MaintenancePlan } from './plan.js';
 import type { Step } from './runner.js';
 import type { MergeReport } from '../merge/report.js';
+import type { PublicCheck } from './report.js';
 import type { Endpoint, ShadowRequest, World } from './world.js';
 
 export interface MaintenanceCtx {
@@ -24,6 +25,7 @@ export interface MaintenanceCtx {
     merge?: MergeReport;
     shadowHealth?: Verdict;
     originalHealth?: Verdict;
+    publicChecks: PublicCheck[];
     drains: { server: string; result: DrainResult }[];
     notes: string[];
   };
@@ -49,6 +51,17 @@ async function proveHealthy(ctx: MaintenanceCtx, slot: 'shadowHealth' | 'origina
   ctx.seen[slot] = verdict;
   if (!verdict.healthy) throw new RefitError('health', `${who} is unhealthy: ${verdict.reason}`, 'see the health attempts in the report');
   return { attempts: verdict.attempts.length };
+}
+
+/**
+ * Traffic just moved to `server`: the site must answer through the proxy's public listener,
+ * from that server, by the health rules. Never report success over a site the proxy cannot serve.
+ */
+async function provePublicPath(ctx: MaintenanceCtx, who: string, server: Upstream): Promise<void> {
+  const verdict = await ctx.world.checkPublicPath(ctx.plan.proxySiteId, server, ctx.plan.site);
+  if (!verdict) return;
+  ctx.seen.publicChecks.push({ server: server.name, verdict });
+  if (!verdict.healthy) throw new RefitError('proxy', `${who} is not served through the proxy's public listener: ${verdict.reason}`, "check the proxy's route to the container (proxy.network, firewall) and its error log");
 }
 
 /** Drains a server out of the site and removes it; a drain that hit its bound is noted, not fatal. */
@@ -156,6 +169,7 @@ const shadowTraffic: MStep = {
     if (!ctx.plan.zeroDowntime) return { skipped: 'proxy none' };
     const e = await requireEndpoint(ctx.world, ctx.plan.shadowName, 'shadow container');
     await ctx.world.proxy.add(ctx.plan.proxySiteId, upstream(e, ctx.plan.site.port));
+    await provePublicPath(ctx, `shadow ${e.name}`, upstream(e, ctx.plan.site.port));
     return { server: e.name, ip: e.ip };
   },
   async undo(ctx) {
@@ -213,6 +227,7 @@ const drainOriginal: MStep = {
       if (listed.some((s) => s.name === original.name)) await world.proxy.remove(plan.proxySiteId, upstream(original, plan.site.port));
       await world.proxy.add(plan.proxySiteId, upstream(original, plan.site.port));
     }
+    await provePublicPath(ctx, `original ${original.name} back on ${plan.from.reference}`, upstream(original, plan.site.port));
   },
 };
 
@@ -273,6 +288,7 @@ const originalTraffic: MStep = {
     const e = await requireEndpoint(ctx.world, ctx.plan.site.name, 'recreated original');
     const listed = await ctx.world.proxy.list(ctx.plan.proxySiteId);
     if (!listed.some((s) => s.name === e.name)) await ctx.world.proxy.add(ctx.plan.proxySiteId, upstream(e, ctx.plan.site.port));
+    await provePublicPath(ctx, `recreated original ${e.name}`, upstream(e, ctx.plan.site.port));
     return { server: e.name, ip: e.ip };
   },
   async undo(ctx) {

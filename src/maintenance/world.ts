@@ -7,7 +7,7 @@
  */
 import type { Verdict, HealthTarget } from '../health/types.js';
 import type { MergeReport } from '../merge/report.js';
-import type { DrainResult, ProxyAdapter } from '../proxy/types.js';
+import type { DrainResult, ProxyAdapter, Upstream } from '../proxy/types.js';
 import type { Site } from '../site/discover.js';
 
 /** A container as traffic reaches it. */
@@ -56,6 +56,11 @@ export interface World {
   /** The Docker network the proxy reaches containers on (proxy.network); unset: each container's first. */
   readonly network?: string;
   checkHealth(target: HealthTarget): Promise<Verdict>;
+  /**
+   * The site as the public reaches it: through the proxy's own listeners, with its vhosts,
+   * pinned to `server`, by the health rules. null when there is no proxy to ask.
+   */
+  checkPublicPath(proxySiteId: string, server: Upstream, site: Pick<HealthTarget, 'vhosts' | 'healthPath'>): Promise<Verdict | null>;
   drainTimeoutMs: number;
 }
 
