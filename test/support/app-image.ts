@@ -22,7 +22,7 @@ import { chmodSync, copyFileSync, cpSync, lstatSync, lutimesSync, mkdirSync, mkd
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TEST_LABEL } from './web-image.js';
+import { buildImage } from './web-image.js';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'app-image');
 
@@ -152,23 +152,15 @@ export function buildAppImage(spec: AppImageSpec): string {
     writeRuntime(join(ctx, 'runtime'));
     writeApp(join(ctx, 'app'), spec);
     fixTimes(ctx);
-    const labels = { ...(spec.web === false ? {} : { 'refit.web': 'true' }), [TEST_LABEL]: 'fixture', ...spec.labels };
-    writeFileSync(
-      join(ctx, 'Dockerfile'),
-      [
-        'FROM scratch',
-        'COPY runtime/ /',
-        'COPY app/ /',
-        'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin',
-        `ENV FIXTURE_VERSION=${spec.version}`,
-        ...Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`),
-        'EXPOSE 80',
-        'ENTRYPOINT ["/bin/sh", "/usr/local/bin/app-start"]',
-        '',
-      ].join('\n'),
-    );
-    execFileSync('docker', ['build', '-q', '-t', spec.tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    return spec.tag;
+    return buildImage(ctx, spec, [
+      'FROM scratch',
+      'COPY runtime/ /',
+      'COPY app/ /',
+      'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+      `ENV FIXTURE_VERSION=${spec.version}`,
+      'EXPOSE 80',
+      'ENTRYPOINT ["/bin/sh", "/usr/local/bin/app-start"]',
+    ]);
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
