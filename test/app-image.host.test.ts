@@ -94,6 +94,7 @@ describe.each(FLAVORS)("refit run on an app site through refit's haproxy, Compos
     try {
       await syncProxy(h);
       const load = startWrk({ url: `http://127.0.0.1:${h.httpPort}`, host: site.vhost, connections: 4, durationMs: 300_000 });
+      await load.started;
       const r = await refitAsync(['run', '--json', '--container', site.container], h.env);
       const served = await load.stop();
       expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -154,8 +155,27 @@ describe('the app image', () => {
         expect((await get(ipOf(id), '/')).body.split('\n')[0]).toBe(`app version=${version}`);
         expect((await get(ipOf(id), '/checkout.php')).status).toBe(checkout);
       }
+      // Under load every checkout of the bad release is a 500, and counted as one.
+      const load = await runWrk({ url: `http://${ipOf(bad)}`, host: 'shop.example', path: '/checkout.php', connections: 2, durationMs: 1000 });
+      expect(load).toMatchObject({ ok: 0, unanswered: 0, drained: true, byStatus: { '500': load.sent }, failed: load.sent, firstLines: {} });
+      expect(load.sent).toBeGreaterThan(0);
     } finally {
       docker('rm', '-f', good, bad);
+    }
+  });
+
+  it('counts the requests wrk sent and never got an answer to (still in flight when the load stopped)', async () => {
+    const h = harnesses.get('haproxy')!;
+    const app = docker('run', '-d', ...labelArgs(suiteName('app-haproxy')), h.ref('web', '1.0.0'));
+    try {
+      const health = await refitAsync(['health', '--url', `http://${ipOf(app)}`, '--host', 'shop.example', '--attempts', '40', '--interval-ms', '250'], h.env);
+      expect(health.code, health.stdout + health.stderr).toBe(0);
+      // Each connection sends one request that takes a minute; the stop waits 1 s for them.
+      const load = startWrk({ url: `http://${ipOf(app)}`, host: 'shop.example', path: '/slow.php?ms=60000', connections: 3, durationMs: 60_000, timeoutMs: 1000 });
+      await load.started;
+      expect(await load.stop()).toMatchObject({ sent: 3, responses: 0, unanswered: 3, failed: 3, drained: false });
+    } finally {
+      docker('rm', '-f', app);
     }
   });
 

@@ -128,6 +128,7 @@ async function oneRun(proxy: ProxyType, mode: Mode, images: Images) {
     const loads = setup.sites.map((s) =>
       startWrk({ url: `http://127.0.0.1:${setup.httpPort}`, host: s.vhost, connections: Number(opts.connections), keepAlive: !opts.close, pauseMs: Number(opts['delay-ms']), durationMs: 600_000 }),
     );
+    await Promise.all(loads.map((l) => l.started));
     await sleep(SETTLE_MS);
     process.stderr.write(`zero-downtime: ${proxy} ${mode}: updating ${setup.sites.length} sites under load\n`);
     const { value: maintenance, accounts } = await whileLoaded(loads, () => (mode === 'refit' ? Promise.resolve(refitPass(setup)) : baselinePass(setup, images)));

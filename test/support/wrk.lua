@@ -2,7 +2,8 @@
 -- Every thread counts the requests it generates (request()), the responses it gets by status
 -- and by first body line, and the wall-clock milliseconds in which a 2xx arrived; done() merges
 -- the threads, so the longest stretch without any 2xx is exact across threads (1 ms steps).
--- Stop: wrk.ts creates the stop file (its content: when, ms since the epoch). From then on a
+-- A thread prints "refit-wrk running" once it has generated as many requests as it has
+-- connections (the load is on). Stop: wrk.ts creates the stop file (its content: when, ms since the epoch). From then on a
 -- connection whose response completes sends nothing more (delay() parks it), and a thread whose
 -- connections are all parked prints "refit-wrk drained"; wrk.ts then interrupts wrk, with no
 -- request in flight.
@@ -52,6 +53,10 @@ end
 
 function request()
   sent = sent + 1
+  if sent == conns then
+    io.write(string.format("refit-wrk running %d\n", id))
+    io.flush()
+  end
   if postReq and sent > 0 and sent % postEvery == 0 then return postReq end
   return getReq
 end
@@ -69,7 +74,7 @@ function response(status, headers, body)
   end
 end
 
--- Called after every response, before the connection's next request.
+-- Called before each request of a connection (the first one too).
 function delay()
   if not stopping then
     local t = now_ms()

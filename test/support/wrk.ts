@@ -89,6 +89,11 @@ export interface WrkResult {
 }
 
 export interface RunningWrk {
+  /**
+   * Resolves once every thread has sent as many requests as it has connections: the load is
+   * on (a stop before that may find nothing sent). Also resolves when wrk ended before that.
+   */
+  started: Promise<void>;
   /** Settles when the load has ended (by its duration or by stop()). */
   result: Promise<WrkResult>;
   /** Ends the load now (gracefully, as above); the same result. */
@@ -134,9 +139,13 @@ export function startWrk(o: WrkOptions): RunningWrk {
   let out = '';
   let err = '';
   let onDrained = () => {};
+  let onStarted = () => {};
+  const started = new Promise<void>((resolve) => (onStarted = resolve));
+  const seen = (what: string) => (out.match(new RegExp(`^refit-wrk ${what} \\d+$`, 'gm'))?.length ?? 0) >= threads;
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
-    if ((out.match(/^refit-wrk drained \d+$/gm)?.length ?? 0) >= threads) onDrained();
+    if (seen('running')) onStarted();
+    if (seen('drained')) onDrained();
   });
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<string>((resolve) => {
@@ -180,8 +189,11 @@ export function startWrk(o: WrkOptions): RunningWrk {
   };
   const durationTimer = setTimeout(() => void end(), o.durationMs);
   // wrk ending on its own (it could not connect at start, or was killed) ends the load.
-  void exited.then(() => void end().catch(() => {}));
-  return { result, stop: end };
+  void exited.then(() => {
+    onStarted();
+    void end().catch(() => {});
+  });
+  return { started, result, stop: end };
 }
 
 /** Reads the `refit-wrk ...` lines wrk.lua's done() prints. */
