@@ -1,21 +1,21 @@
 /**
  * @module bench/zero-downtime/platform
- * What one bench run stands on: a local registry with versions 1.0.0 and 1.1.0 of the fixture
- * web image (built once), and per run a refit.yml for HAProxy or nginx on free loopback ports
- * plus N customer sites (Compose v2 projects on 1.0.0 with an edited config dir), all
- * labelled for sweepLeftovers and removed by their `stop()`.
+ * What one bench run stands on: a local registry with versions 1.0.0 and 1.1.0 of the realistic
+ * fixture app (nginx + php-fpm, test/support/app-image.ts; built once), and per run a refit.yml
+ * for HAProxy or nginx on free loopback ports plus N customer sites (Compose v2 projects on
+ * 1.0.0 with the customer's edited config dir), all labelled for sweepLeftovers and removed by
+ * their `stop()`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCompose } from '../../src/compose/cli.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { createProxy } from '../../src/proxy/adapter.js';
 import { freePort, startRegistry, type RunningRegistry } from '../../src/registry/testing/local-registry.js';
+import { APP_OLD_TREE, APP_STOCK_V1, APP_STOCK_V2, buildAppImage } from '../../test/support/app-image.js';
 import { composeProject, sweepLeftovers, type TestProject } from '../../test/support/compose-project.js';
-import { CUSTOMER_EXTRA, CUSTOMER_SITE_CONF } from '../../test/support/host-harness.js';
-import { buildWebImage, STOCK_V1, STOCK_V2 } from '../../test/support/web-image.js';
 import { suiteName } from '../../test/support/suite.js';
 
 export const SUITE = suiteName('zdbench');
@@ -50,8 +50,8 @@ export async function startImages(dir: string): Promise<Images> {
   mkdirSync(join(dir, 'registry'), { recursive: true });
   const registry: RunningRegistry = await startRegistry({ storage: join(dir, 'registry'), port: await freePort() });
   const ref = (v: string) => `${registry.host}/zdbench/web:${v}`;
-  buildWebImage({ tag: ref('1.0.0'), version: '1.0.0', configs: STOCK_V1 });
-  buildWebImage({ tag: ref('1.1.0'), version: '1.1.0', configs: STOCK_V2 });
+  buildAppImage({ tag: ref('1.0.0'), version: '1.0.0', configs: APP_STOCK_V1 });
+  buildAppImage({ tag: ref('1.1.0'), version: '1.1.0', configs: APP_STOCK_V2 });
   for (const v of ['1.0.0', '1.1.0']) execFileSync('docker', ['push', '-q', ref(v)], { stdio: 'ignore' });
   const forgetNew = () => execFileSync('docker', ['rmi', '-f', ref('1.1.0')], { stdio: 'ignore' });
   forgetNew();
@@ -76,6 +76,8 @@ function proxyConfig(type: ProxyType, dir: string, httpPort: number, httpsPort: 
 export async function startRunSetup(o: { proxy: ProxyType; sites: number; images: Images }): Promise<RunSetup> {
   o.images.forgetNew();
   const dir = mkdtempSync(join(tmpdir(), `refit-${SUITE}-`));
+  // nginx workers run as www-data and must reach their temp dirs in the proxy's run dir.
+  chmodSync(dir, 0o755);
   const httpPort = await freePort();
   const configText = [`stateDir: ${join(dir, 'state')}`, `images: { labels: [], references: ["${o.images.registryHost}/**"] }`, 'health: { attempts: 10, intervalMs: 250 }', 'proxy:', `  type: ${o.proxy}`, ...proxyConfig(o.proxy, dir, httpPort, await freePort()), ''].join('\n');
   const configFile = join(dir, 'refit.yml');
@@ -120,12 +122,8 @@ async function startSite(vhost: string, ref: string): Promise<BenchSite> {
     `      refit.test.suite: ${SUITE}`,
     '',
   ].join('\n');
-  const project = await composeProject('v2', SUITE, {
-    'docker-compose.yml': composeText,
-    'conf/site.conf': CUSTOMER_SITE_CONF,
-    'conf/httpd.conf': STOCK_V1['httpd.conf']!,
-    'conf/extra.conf': CUSTOMER_EXTRA,
-  });
+  const conf = Object.fromEntries(Object.entries(APP_OLD_TREE).map(([name, content]) => [`conf/${name}`, content]));
+  const project = await composeProject('v2', SUITE, { 'docker-compose.yml': composeText, ...conf });
   await project.up();
   return {
     vhost,

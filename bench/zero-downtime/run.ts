@@ -1,17 +1,18 @@
 /**
- * Zero-downtime bench: N sites behind HAProxy, then behind nginx, each site under a constant
- * load from its own `wrk`, and one update of every site during the load, done two ways:
+ * Zero-downtime bench: N sites of the realistic fixture app (nginx + php-fpm) behind HAProxy,
+ * then behind nginx, each site under a constant keep-alive load from its own `wrk`
+ * (test/support/wrk.ts), and one update of every site during the load, done two ways:
  *  - `refit`: one `refit run` pass (shadow, health check, drain, recreate, check, back);
  *  - `baseline`: what image updaters do today, one site after the other: the new tag in the
  *    compose file, `docker compose up -d` (recreate in place, no shadow, no drain), then
  *    `refit proxy sync` at once so the proxy follows the new container's address (as
  *    docker-gen or Traefik do from Docker events; without it the baseline would never recover).
- * Every request is accounted for per site: 2xx, other statuses, refused connects, resets or
- * closes mid-request, send errors, timeouts; plus latency and the longest stretch without a
- * successful response. Bounded: wrk stops by SIGINT after the update (and by -d at the latest),
- * each command has a timeout. Writes bench/results/zero-downtime.json (see README.md).
+ * Every request is accounted for per site: 2xx, other statuses, requests that got no answer,
+ * failed connects, timeouts; plus latency and the longest stretch without a successful
+ * response. Bounded: each load stops after the update (wrk's own bounds behind it), each
+ * command has a timeout. Writes bench/results/zero-downtime.json (see README.md).
  *
- *   npm run build && npx tsx bench/zero-downtime/run.ts [--proxies haproxy,nginx] [--modes refit,baseline] [--sites 3] [--connections 4] [--delay-ms 10]
+ *   npm run build && npx tsx bench/zero-downtime/run.ts [--proxies haproxy,nginx] [--modes refit,baseline] [--sites 3] [--connections 4] [--delay-ms 10] [--close]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,8 +23,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { PassReport } from '../../src/maintenance/report.js';
 import { REPO_ROOT, refit } from '../../test/support/refit-cli.js';
+import { appServesLine } from '../../test/support/app-image.js';
+import { startWrk, type RunningWrk, type WrkResult } from '../../test/support/wrk.js';
 import { startImages, startRunSetup, SUITE, type Images, type ProxyType, type RunSetup } from './platform.js';
-import { startWrk, type RunningWrk, type WrkAccount } from './wrk.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -33,6 +35,7 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '4' },
     'delay-ms': { type: 'string', default: '10' },
     'settle-s': { type: 'string', default: '5' },
+    close: { type: 'boolean', default: false },
     out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results', 'zero-downtime.json') },
   },
 });
@@ -86,31 +89,19 @@ async function baselinePass(setup: RunSetup, images: Images): Promise<Maintenanc
   return { startedAt, finishedAt: Date.now(), perSite };
 }
 
-/** Per site: every request's fate, latency, and the longest stretch without a 2xx (load start and end included). */
-function siteFigures(vhost: string, a: WrkAccount & { stoppedAt: number }, m: Maintenance) {
-  const { times } = a;
-  const stretches: { ms: number; from: number }[] = [{ ms: times.maxGap, from: times.maxGapFrom }];
-  if (times.firstOk < 0) stretches.push({ ms: a.stoppedAt - times.started, from: times.started });
-  else stretches.push({ ms: times.firstOk - times.started, from: times.started }, { ms: a.stoppedAt - times.lastOk, from: times.lastOk });
-  const longest = stretches.reduce((x, y) => (y.ms > x.ms ? y : x));
-  const non2xx = Object.values(a.byStatus).reduce((n, x) => n + x, 0);
-  const socket = a.socketErrors.connect + a.socketErrors.read + a.socketErrors.write + a.socketErrors.timeout;
+/** Per site: every request's fate (see test/support/wrk.ts), latency, and the longest stretch without a 2xx. */
+function siteFigures(vhost: string, a: WrkResult, m: Maintenance) {
   return {
     vhost,
-    requests: a.responses + socket,
+    requests: a.sent,
     ok: a.ok,
-    failed: non2xx + socket,
-    failures: {
-      byStatus: a.byStatus,
-      refused: a.socketErrors.connect,
-      resetOrClosedMidRequest: a.socketErrors.read,
-      sendError: a.socketErrors.write,
-      timeout: a.socketErrors.timeout,
-    },
+    failed: a.failed,
+    failures: { byStatus: a.byStatus, unanswered: a.unanswered, connect: a.errors.connect, timeout: a.errors.timeout },
+    socketErrors: a.errors,
     latencyMs: a.latencyMs,
-    longestNoSuccessMs: Math.round(longest.ms),
+    longestNoSuccessMs: a.longestNoSuccess.ms,
     // Where that stretch began, relative to the start of the maintenance (negative: before it).
-    longestNoSuccessStartsAtMs: Math.round(longest.from - m.startedAt),
+    longestNoSuccessStartsAtMs: Math.round(a.longestNoSuccess.from - m.startedAt),
   };
 }
 
@@ -132,11 +123,12 @@ async function oneRun(proxy: ProxyType, mode: Mode, images: Images) {
     sync(setup);
     for (const s of setup.sites) {
       const line = await firstLine(setup.httpPort, s.vhost);
-      if (line !== 'fixture version=1.0.0') throw new Error(`${s.vhost} does not serve 1.0.0 through ${proxy} before the run: ${line}`);
+      if (line !== appServesLine('1.0.0')) throw new Error(`${s.vhost} does not serve 1.0.0 through ${proxy} before the run: ${line}`);
     }
     const loads = setup.sites.map((s) =>
-      startWrk({ url: `http://127.0.0.1:${setup.httpPort}/`, host: s.vhost, connections: Number(opts.connections), delayMs: Number(opts['delay-ms']), maxSeconds: 600, timeoutSeconds: 10 }),
+      startWrk({ url: `http://127.0.0.1:${setup.httpPort}`, host: s.vhost, connections: Number(opts.connections), keepAlive: !opts.close, pauseMs: Number(opts['delay-ms']), durationMs: 600_000 }),
     );
+    await Promise.all(loads.map((l) => l.started));
     await sleep(SETTLE_MS);
     process.stderr.write(`zero-downtime: ${proxy} ${mode}: updating ${setup.sites.length} sites under load\n`);
     const { value: maintenance, accounts } = await whileLoaded(loads, () => (mode === 'refit' ? Promise.resolve(refitPass(setup)) : baselinePass(setup, images)));
@@ -147,7 +139,7 @@ async function oneRun(proxy: ProxyType, mode: Mode, images: Images) {
       proxy,
       mode,
       maintenance: { ms: maintenance.finishedAt - maintenance.startedAt, perSite: maintenance.perSite },
-      loadMs: Math.round(Math.max(...accounts.map((a) => a.stoppedAt - a.times.started))),
+      loadMs: Math.round(Math.max(...accounts.map((a) => a.stoppedAt - a.startedAt))),
       totals: { requests: sum((s) => s.requests), ok: sum((s) => s.ok), failed: sum((s) => s.failed), longestNoSuccessMs: Math.max(...sites.map((s) => s.longestNoSuccessMs)) },
       sites,
     };
@@ -175,7 +167,7 @@ async function main() {
     node: process.version,
     date: new Date().toISOString(),
     host: { cores: cpus().length, loadAverage1m: Number(loadavg()[0]!.toFixed(2)), docker: execFileSync('docker', ['version', '-f', '{{.Server.Version}}']).toString().trim() },
-    load: { generator: 'wrk -t1 (one per site), Connection: close, load.lua', connectionsPerSite: Number(opts.connections), pauseMsPerConnection: Number(opts['delay-ms']), settleMsBeforeAndAfter: SETTLE_MS },
+    load: { generator: `wrk -t1 (one per site), ${opts.close ? 'Connection: close' : 'keep-alive'}, test/support/wrk.lua`, app: 'nginx + php-fpm (test/support/app-image.ts)', connectionsPerSite: Number(opts.connections), pauseMsPerConnection: Number(opts['delay-ms']), settleMsBeforeAndAfter: SETTLE_MS },
     runs,
   };
   mkdirSync(dirname(opts.out), { recursive: true });

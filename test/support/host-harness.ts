@@ -1,19 +1,41 @@
 /**
  * A small hosting platform for end-to-end tests: a real local registry holding two versions of
  * a good web image and of a bad one (its new version fails the health check), a refit.yml with
- * its own state dir and HAProxy on free loopback ports, and customer sites as Compose projects
- * with edited config dirs. Everything is labelled for the suite and removed by stop().
+ * its own state dir and proxy (HAProxy, or nginx) on free loopback ports, and customer sites as
+ * Compose projects with edited config dirs. Everything is labelled for the suite and removed by
+ * stop().
+ *
+ * Two apps: `busybox` (default), the busybox httpd image of web-image.ts, fast to build and
+ * start, for functional tests; `php`, the realistic nginx + php-fpm shop of app-image.ts, for
+ * tests under load. With `php` there is a third repo, `broken`, whose 1.1.0 passes its health
+ * check but answers 500 on /checkout.php. Either way the customer's config dir on 1.0.0 is
+ * `oldTree` (edits that merge cleanly and one conflict) and refit's merge makes it `newTree`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ComposeFlavor } from '../../src/compose/cli.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { createProxy } from '../../src/proxy/adapter.js';
 import { freePort, startRegistry, type RunningRegistry } from '../../src/registry/testing/local-registry.js';
+import { APP_NEW_TREE, APP_OLD_TREE, APP_STOCK_V1, APP_STOCK_V2, appServesLine, buildAppImage } from './app-image.js';
 import { composeProject, sweepLeftovers, type TestProject } from './compose-project.js';
 import { buildWebImage, STOCK_V1, STOCK_V2 } from './web-image.js';
+
+export type FixtureApp = 'busybox' | 'php';
+export type Repo = 'web' | 'bad' | 'broken';
+export type Version = '1.0.0' | '1.1.0';
+export type ProxyType = 'haproxy' | 'nginx';
+
+export interface HarnessOptions {
+  /** What the sites run; default `busybox`. */
+  app?: FixtureApp;
+  /** The proxy in refit.yml; default `haproxy`. */
+  proxy?: ProxyType;
+  /** A self-signed certificate for `*.<suite>.example` in the proxy's certDir, so it also serves HTTPS on httpsPort. */
+  tls?: boolean;
+}
 
 export interface Harness {
   registry: RunningRegistry;
@@ -21,9 +43,20 @@ export interface Harness {
   /** The refit.yml text, for tests that need a variant of it. */
   configText: string;
   stateDir: string;
+  app: FixtureApp;
+  proxy: ProxyType;
   httpPort: number;
-  ref(repo: 'web' | 'bad', version: '1.0.0' | '1.1.0'): string;
-  site(flavor: ComposeFlavor, opts?: { repo?: 'web' | 'bad'; vhost?: string; labels?: Record<string, string> }): Promise<TestSite>;
+  /** The proxy listens on it only with `tls` (no certificate, no HTTPS listener). */
+  httpsPort: number;
+  certDir: string;
+  /** The customer's config dir on 1.0.0, and what refit's merge makes of it on 1.1.0. */
+  oldTree: Record<string, string>;
+  newTree: Record<string, string>;
+  /** The first body line of `/` for a version (`fixture version=…` or `app version=…`). */
+  servesLine(version: Version): string;
+  /** `broken` only with `app: 'php'`. */
+  ref(repo: Repo, version: Version): string;
+  site(flavor: ComposeFlavor, opts?: { repo?: Repo; vhost?: string; labels?: Record<string, string> }): Promise<TestSite>;
   /** Names of containers still around that a maintenance started (shadows). */
   shadows(): string[];
   scratchLeft(): string[];
@@ -31,6 +64,7 @@ export interface Harness {
 }
 
 export interface TestSite extends TestProject {
+  repo: Repo;
   vhost: string;
   composeText: string;
   confDir: string;
@@ -52,30 +86,73 @@ export function tree(dir: string): Record<string, string> {
 export const OLD_TREE = { 'extra.conf': CUSTOMER_EXTRA, 'httpd.conf': STOCK_V1['httpd.conf']!, 'site.conf': CUSTOMER_SITE_CONF };
 export const NEW_TREE = { 'extra.conf': CUSTOMER_EXTRA, 'httpd.conf': STOCK_V2['httpd.conf']!, 'new-in-v2.conf': STOCK_V2['new-in-v2.conf']!, 'site.conf': MERGED_SITE_CONF };
 
-export async function startHarness(suite: string): Promise<Harness> {
+interface AppFixture {
+  repos: Repo[];
+  build(tag: string, repo: Repo, version: Version): void;
+  oldTree: Record<string, string>;
+  newTree: Record<string, string>;
+  servesLine(version: Version): string;
+}
+
+const FIXTURES: Record<FixtureApp, AppFixture> = {
+  busybox: {
+    repos: ['web', 'bad'],
+    build: (tag, repo, version) =>
+      buildWebImage({ tag, version, configs: version === '1.0.0' ? STOCK_V1 : STOCK_V2, health: repo === 'bad' && version === '1.1.0' ? 'unhealthy' : 'healthy' }),
+    oldTree: OLD_TREE,
+    newTree: NEW_TREE,
+    servesLine: (version) => `fixture version=${version}`,
+  },
+  php: {
+    repos: ['web', 'bad', 'broken'],
+    build: (tag, repo, version) =>
+      buildAppImage({
+        tag,
+        version,
+        configs: version === '1.0.0' ? APP_STOCK_V1 : APP_STOCK_V2,
+        health: repo === 'bad' && version === '1.1.0' ? 'unhealthy' : 'healthy',
+        checkout: repo === 'broken' && version === '1.1.0' ? 'error' : 'ok',
+      }),
+    oldTree: APP_OLD_TREE,
+    newTree: APP_NEW_TREE,
+    servesLine: appServesLine,
+  },
+};
+
+export async function startHarness(suite: string, options: HarnessOptions = {}): Promise<Harness> {
   sweepLeftovers(suite);
+  const app = options.app ?? 'busybox';
+  const proxy = options.proxy ?? 'haproxy';
+  const fixture = FIXTURES[app];
   const dir = mkdtempSync(join(tmpdir(), `refit-${suite}-`));
+  // nginx workers run as www-data and must reach their temp dirs in the proxy's run dir.
+  chmodSync(dir, 0o755);
   mkdirSync(join(dir, 'registry'));
   const registry = await startRegistry({ storage: join(dir, 'registry'), port: await freePort() });
-  const ref = (repo: string, version: string) => `${registry.host}/${repo}:${version}`;
-  for (const repo of ['web', 'bad'] as const) {
-    buildWebImage({ tag: ref(repo, '1.0.0'), version: '1.0.0', configs: STOCK_V1 });
-    buildWebImage({ tag: ref(repo, '1.1.0'), version: '1.1.0', configs: STOCK_V2, health: repo === 'bad' ? 'unhealthy' : 'healthy' });
-    for (const v of ['1.0.0', '1.1.0']) execFileSync('docker', ['push', '-q', ref(repo, v)], { stdio: 'ignore' });
+  const ref = (repo: Repo, version: Version) => `${registry.host}/${repo}:${version}`;
+  // Every repo's 1.0.0 is the same good image.
+  fixture.build(ref('web', '1.0.0'), 'web', '1.0.0');
+  for (const repo of fixture.repos) {
+    if (repo !== 'web') execFileSync('docker', ['tag', ref('web', '1.0.0'), ref(repo, '1.0.0')]);
+    fixture.build(ref(repo, '1.1.0'), repo, '1.1.0');
+    for (const v of ['1.0.0', '1.1.0'] as const) execFileSync('docker', ['push', '-q', ref(repo, v)], { stdio: 'ignore' });
     // The new version must come from the registry, as on a real host.
     execFileSync('docker', ['rmi', ref(repo, '1.1.0')], { stdio: 'ignore' });
   }
   const stateDir = join(dir, 'state');
+  const certDir = join(dir, 'certs');
+  if (options.tls) writeSelfSignedCert(certDir, `*.${suite}.example`);
   const httpPort = await freePort();
+  const httpsPort = await freePort();
   const configText = [
     `stateDir: ${stateDir}`,
     // Only this harness's images: a pass never touches the sites of test files running alongside.
     `images: { labels: [], references: ["${registry.host}/**"] }`,
     'health: { attempts: 4, intervalMs: 250 }',
     'proxy:',
-    '  type: haproxy',
+    `  type: ${proxy}`,
     '  drainTimeoutMs: 10000',
-    `  haproxy: { runDir: ${join(dir, 'haproxy')}, bind: 127.0.0.1, httpPort: ${httpPort}, httpsPort: ${await freePort()}, certDir: ${join(dir, 'certs')} }`,
+    `  ${proxy}: { runDir: ${join(dir, proxy)}, bind: 127.0.0.1, httpPort: ${httpPort}, httpsPort: ${httpsPort}, certDir: ${certDir} }`,
     '',
   ].join('\n');
   const configFile = join(dir, 'refit.yml');
@@ -87,10 +164,18 @@ export async function startHarness(suite: string): Promise<Harness> {
     env: { REFIT_CONFIG: configFile },
     configText,
     stateDir,
+    app,
+    proxy,
     httpPort,
+    httpsPort,
+    certDir,
+    oldTree: fixture.oldTree,
+    newTree: fixture.newTree,
+    servesLine: fixture.servesLine,
     ref,
     async site(flavor, opts = {}) {
       const repo = opts.repo ?? 'web';
+      if (!fixture.repos.includes(repo)) throw new Error(`the ${app} harness has no ${repo} repo (only ${fixture.repos.join(', ')})`);
       const vhost = opts.vhost ?? `site${++sites}-${flavor}.${suite}.example`;
       const composeText = [
         `# ${vhost}: a customer site (comments and layout must survive a tag bump)`,
@@ -115,14 +200,10 @@ export async function startHarness(suite: string): Promise<Harness> {
         `      refit.test.suite: ${suite}`,
         '',
       ].join('\n');
-      const project = await composeProject(flavor, suite, {
-        'docker-compose.yml': composeText,
-        'conf/site.conf': CUSTOMER_SITE_CONF,
-        'conf/httpd.conf': STOCK_V1['httpd.conf']!,
-        'conf/extra.conf': CUSTOMER_EXTRA,
-      });
+      const confFiles = Object.fromEntries(Object.entries(fixture.oldTree).map(([name, content]) => [`conf/${name}`, content]));
+      const project = await composeProject(flavor, suite, { 'docker-compose.yml': composeText, ...confFiles });
       await project.up();
-      return { ...project, vhost, composeText, confDir: join(project.dir, 'conf'), container: project.containerName('web') };
+      return { ...project, repo, vhost, composeText, confDir: join(project.dir, 'conf'), container: project.containerName('web') };
     },
     shadows: () => execFileSync('docker', ['ps', '-a', '--filter', 'label=refit.shadow-of', '--filter', `label=refit.test.suite=${suite}`, '--format', '{{.Names}}']).toString().split('\n').filter(Boolean),
     scratchLeft: () => {
@@ -136,8 +217,21 @@ export async function startHarness(suite: string): Promise<Harness> {
       await createProxy(parseConfigText(configText).proxy).stop();
       await registry.stop();
       sweepLeftovers(suite);
-      for (const repo of ['web', 'bad']) for (const v of ['1.0.0', '1.1.0']) execFileSync('docker', ['rmi', '-f', ref(repo, v)], { stdio: 'ignore' });
+      for (const repo of fixture.repos) for (const v of ['1.0.0', '1.1.0']) execFileSync('docker', ['rmi', '-f', ref(repo, v as Version)], { stdio: 'ignore' });
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** One PEM (certificate, then its key) for `name` (e.g. `*.suite.example`), as the proxies read them. */
+export function writeSelfSignedCert(certDir: string, name: string): string {
+  mkdirSync(certDir, { recursive: true });
+  const key = join(certDir, 'key.tmp');
+  const cert = join(certDir, 'cert.tmp');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const pem = join(certDir, 'site.pem');
+  writeFileSync(pem, readFileSync(cert, 'utf8') + readFileSync(key, 'utf8'), { mode: 0o600 });
+  rmSync(key);
+  rmSync(cert);
+  return pem;
 }

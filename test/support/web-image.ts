@@ -57,24 +57,21 @@ export function buildWebImage(spec: WebImageSpec): string {
     if (health !== 'absent') writeFileSync(join(root, 'www/refit/health'), JSON.stringify({ status: health }));
     writeFileSync(join(root, 'www/robots.txt'), 'User-agent: *\n');
 
-    const labels = { ...(spec.web === false ? {} : { 'refit.web': 'true' }), [TEST_LABEL]: 'fixture', ...spec.labels };
-    const labelLines = Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`);
-    writeFileSync(
-      join(ctx, 'Dockerfile'),
-      [
-        'FROM scratch',
-        'COPY rootfs/ /',
-        'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
-        `ENV FIXTURE_VERSION=${spec.version}`,
-        ...labelLines,
-        'EXPOSE 80',
-        'ENTRYPOINT ["/bin/sh", "/bin/site-start"]',
-        '',
-      ].join('\n'),
-    );
-    execFileSync('docker', ['build', '-q', '-t', spec.tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    return spec.tag;
+    return buildImage(ctx, spec, ['FROM scratch', 'COPY rootfs/ /', 'RUN ["/bin/busybox", "--install", "-s", "/bin"]', `ENV FIXTURE_VERSION=${spec.version}`, 'EXPOSE 80', 'ENTRYPOINT ["/bin/sh", "/bin/site-start"]']);
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
+}
+
+/**
+ * Writes `ctx`'s Dockerfile (`lines`, then the fixture labels: refit.web=true unless `web:
+ * false`, the test label, `labels`) and builds it with the classic builder, whose cache reuses
+ * unchanged layers across versions.
+ */
+export function buildImage(ctx: string, spec: Pick<WebImageSpec, 'tag' | 'labels' | 'web'>, lines: string[]): string {
+  const labels = { ...(spec.web === false ? {} : { 'refit.web': 'true' }), [TEST_LABEL]: 'fixture', ...spec.labels };
+  const labelLines = Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`);
+  writeFileSync(join(ctx, 'Dockerfile'), [...lines, ...labelLines, ''].join('\n'));
+  execFileSync('docker', ['build', '-q', '-t', spec.tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spec.tag;
 }
