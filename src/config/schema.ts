@@ -61,6 +61,20 @@ export const proxySchema = z
     serverTimeoutMs: ms(300_000, 1000),
     /** Docker network the proxy reaches containers on; unset: each container's first network. */
     network: z.string().min(1).optional(),
+    /** How the daemon keeps the proxy in step between maintenances. */
+    keeper: z
+      .object({
+        /** Quiet time after a Docker event before the proxy is synced. */
+        debounceMs: ms(300),
+        /** A full sync at least this often, for changes an event stream can miss. */
+        reconcileMs: ms(30_000, 1000),
+        /** How often the proxy process is checked (and started again when it is gone). */
+        superviseMs: ms(1_000, 100),
+        /** How soon containers that are not healthy yet are checked again. */
+        retryMs: ms(2_000, 100),
+      })
+      .strict()
+      .default({ debounceMs: 300, reconcileMs: 30_000, superviseMs: 1_000, retryMs: 2_000 }),
     haproxy: haproxySchema.default(() => haproxySchema.parse({})),
     nginx: nginxSchema.default(() => nginxSchema.parse({})),
   })

@@ -41,6 +41,8 @@ export interface Journal {
   finishMaintenance(maintenanceId: number, end: MaintenanceEnd): void;
   /** Maintenances still in progress (a crash or kill interrupted them), oldest first, with their steps. */
   unfinished(): MaintenanceLog[];
+  /** Project and service of each maintenance in progress, or finished at or after `since`: the sites whose traffic a maintenance moves or just moved. */
+  busySince(since: Date): { project: string; service: string }[];
   /** Finished and unfinished maintenances, newest first (default limit 100). */
   history(q?: HistoryQuery): MaintenanceLog[];
   /** The latest runs, newest first, with how many containers ended in each status. */
@@ -119,6 +121,7 @@ function journalOn(db: Database.Database, file: string, now: () => Date): Journa
     step: db.prepare('INSERT INTO steps (maintenance_id, step, phase, at, record, error) VALUES (?, ?, ?, ?, ?, ?)'),
     maintenanceStatus: db.prepare('SELECT status FROM maintenances WHERE id = ?'),
     unfinished: db.prepare(`SELECT * FROM maintenances WHERE status = 'in-progress' ORDER BY id`),
+    busySince: db.prepare(`SELECT DISTINCT project, service FROM maintenances WHERE status = 'in-progress' OR finished >= ?`),
     stepsOf: db.prepare('SELECT * FROM steps WHERE maintenance_id = ? ORDER BY seq'),
     lastRuns: db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?'),
     countsOf: db.prepare('SELECT status, COUNT(*) AS n FROM maintenances WHERE run_id = ? GROUP BY status'),
@@ -185,6 +188,7 @@ function journalOn(db: Database.Database, file: string, now: () => Date): Journa
         if (changed !== 1) throw new RefitError('internal', `maintenance ${id} is not in progress; it cannot be finished again`);
       }),
     unfinished: () => checked('read unfinished maintenances', () => (st.unfinished.all() as MaintenanceRow[]).map(toLog)),
+    busySince: (since) => checked('read the maintenances moving traffic', () => st.busySince.all(since.toISOString()) as { project: string; service: string }[]),
     history: (q = {}) =>
       checked('read the history', () => {
         const where: string[] = [];

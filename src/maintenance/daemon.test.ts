@@ -58,4 +58,21 @@ describe('daemon', () => {
     expect(await runDaemon(deps, stop.signal)).toBe(1);
     expect(mayStartAnswers).toEqual(['refit is stopping', 'refit is stopping']);
   });
+
+  it('a pass that could not run (another refit holds the host) is tried again while the window is open', async () => {
+    const stop = new AbortController();
+    const { deps, log } = fakeDeps('2026-11-29T03:00:00Z', { stop, stopAfterPasses: 1 });
+    const errors: string[] = [];
+    let refusals = 2;
+    const pass = deps.pass;
+    deps.pass = async (mayStart) => {
+      if (refusals-- > 0) throw new Error('another refit holds the host lock');
+      return pass(mayStart);
+    };
+    deps.onPassError = (err) => errors.push((err as Error).message);
+    deps.retryMs = 60_000;
+    expect(await runDaemon(deps, stop.signal)).toBe(1);
+    expect(errors).toEqual(['another refit holds the host lock', 'another refit holds the host lock']);
+    expect(log.slice(0, 3)).toEqual(['sleep 1m', 'sleep 1m', 'pass at 2026-11-29T03:02:00.000Z']);
+  });
 });

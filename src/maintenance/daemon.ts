@@ -12,8 +12,11 @@ export interface DaemonDeps {
   now(): Date;
   /** Resolves after `ms`, or as soon as `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
-  /** One pass; `stopReason` is asked before each container. */
+  /** One pass; `stopReason` is asked before each container. A pass that could not run (another refit holds the host) throws. */
   pass(stopReason: () => string | null): Promise<PassReport>;
+  /** A pass that threw: it is tried again after `retryMs` while the window is open. */
+  onPassError?(err: unknown): void;
+  retryMs?: number;
   /** Called when a window opens and after each pass (logs, notifications, metrics). */
   onWindow?(w: Window): void;
   onPass?(report: PassReport): Promise<void> | void;
@@ -29,7 +32,14 @@ export async function runDaemon(deps: DaemonDeps, stop: AbortSignal): Promise<nu
     if (stop.aborted) break;
     if (!isOpen(w, deps.now())) continue; // woke late, after the window: wait for the next one
     deps.onWindow?.(w);
-    const report = await deps.pass(() => (stop.aborted ? 'refit is stopping' : isOpen(w, deps.now()) ? null : 'the maintenance window closed'));
+    let report: PassReport;
+    try {
+      report = await deps.pass(() => (stop.aborted ? 'refit is stopping' : isOpen(w, deps.now()) ? null : 'the maintenance window closed'));
+    } catch (err) {
+      deps.onPassError?.(err);
+      await deps.sleep(deps.retryMs ?? 60_000, stop);
+      continue;
+    }
     passes++;
     await deps.onPass?.(report);
     // One pass per window: sleep out the rest of it.

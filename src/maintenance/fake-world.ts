@@ -7,7 +7,7 @@
 import { shadowContainerName } from '../compose/override.js';
 import type { HealthTarget, Verdict } from '../health/types.js';
 import type { Site } from '../site/discover.js';
-import type { DrainResult, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../proxy/types.js';
+import type { ApplyOptions, DrainResult, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../proxy/types.js';
 import type { MergeReport } from '../merge/report.js';
 import { summarize } from '../merge/report.js';
 import type { Endpoint, ShadowRequest, World } from './world.js';
@@ -30,8 +30,15 @@ export class FakeProxy implements ProxyAdapter {
     if (!s) this.servers.set(id, (s = new Map()));
     return s;
   }
-  async apply(sites: ProxySite[]) {
-    for (const s of sites) for (const up of s.servers) this.site(s.id).set(up.name, { ip: up.ip, state: 'ready' });
+  /** As the real adapters: exactly these sites and servers, in rotation; owned sites keep theirs. */
+  async apply(sites: ProxySite[], o: ApplyOptions = {}) {
+    this.log(`proxy.apply ${sites.map((s) => s.id).join(',')}`);
+    const owned = o.owned?.() ?? new Set<string>();
+    for (const id of [...this.servers.keys()]) if (!owned.has(id) && !sites.some((s) => s.id === id)) this.servers.delete(id);
+    for (const s of sites) {
+      if (owned.has(s.id) && this.servers.has(s.id)) continue;
+      this.servers.set(s.id, new Map(s.servers.map((up) => [up.name, { ip: up.ip, state: 'ready' as const }])));
+    }
   }
   async add(siteId: string, up: Upstream) {
     this.log(`proxy.add ${up.name}`);
@@ -88,7 +95,7 @@ export class FakeWorld implements World {
     this.composeImage = opts.image.reference;
     this.tags.set(opts.image.reference, opts.image.id);
     this.containers.set(opts.original, { id: 'c0', imageId: opts.image.id, ip: '10.0.0.1', config: this.customerConfig });
-    void this.proxy.apply([{ id: opts.siteId, vhosts: [], servers: [{ name: opts.original, ip: '10.0.0.1', port: 80 }] }]);
+    this.proxy.servers.set(opts.siteId, new Map([[opts.original, { ip: '10.0.0.1', state: 'ready' }]]));
   }
 
   private call(line: string): void {

@@ -5,7 +5,7 @@
  * maintain the containers one at a time (or `concurrency` at a time), each with its report.
  * A failing container is recorded and the pass goes on.
  */
-import { proxySitesOf, siteIdOf } from '../proxy/sites.js';
+import { siteIdOf } from '../proxy/sites.js';
 import type { UpdateCheck } from '../registry/check.js';
 import type { Discovery, Site } from '../site/discover.js';
 import { selectSites } from '../site/select.js';
@@ -16,6 +16,8 @@ import { passOk, reportWithoutSteps, siteReportHead, type ContainerReport, type 
 export interface PassHost {
   deps: PipelineDeps;
   discover(): Promise<Discovery>;
+  /** Makes the proxy serve what runs now (healthy containers only); sites a maintenance owns are left alone. */
+  syncProxy(): Promise<unknown>;
   checkUpdates(sites: Site[]): Promise<UpdateCheck[]>;
   /** Runs a label hook command inside the container; rejects when it fails. */
   runHook(container: string, command: string): Promise<void>;
@@ -44,8 +46,7 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
     const sites = selectSites(found, opts.containers);
 
     // The proxy must route every site as it runs now before servers are added and drained.
-    const { proxy } = deps.world;
-    if (proxy.zeroDowntime) await proxy.apply(proxySitesOf(found.sites, deps.world.network).sites);
+    if (deps.world.proxy.zeroDowntime) await host.syncProxy();
 
     const checks = await host.checkUpdates(sites);
     const queue = sites.map((site, i) => ({ site, check: checks[i]! }));

@@ -22,6 +22,7 @@ import { mergeConfigTrees } from '../merge/merge.js';
 import { snapshotTree } from '../merge/snapshot.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { createProxy } from '../proxy/adapter.js';
+import { busySites, syncProxy, type SyncDeps } from '../proxy/sync.js';
 import { incidents, passSummary } from '../report/summary.js';
 import { checkUpdates } from '../registry/check.js';
 import { pullImage } from '../registry/pull.js';
@@ -35,6 +36,8 @@ import type { World } from './world.js';
 
 export interface Host extends PassHost {
   journal: Journal;
+  /** What a proxy sync needs (the pass, the daemon's keeper). */
+  sync: SyncDeps;
   /** The terminal task list, when stderr is a terminal and output is not JSON. */
   progress: Progress | null;
   /** Notifications for the pass and each rollback or failure (never blocks, never throws). */
@@ -123,11 +126,22 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     },
   };
 
+  const discover = () => discoverSites(engine, config.images, config.health.path);
+  const sync: SyncDeps = {
+    proxy: world.proxy,
+    network: config.proxy.network,
+    discover,
+    checkHealth: (t) => checkHealth(t, config.health),
+    busySince: (since) => busySites(journal.busySince(since)),
+  };
+
   return {
     journal,
     progress,
+    sync,
     deps: { world, journal, stateDir: config.stateDir, keepBackups: config.maintenance.keepBackups, fault },
-    discover: () => discoverSites(engine, config.images, config.health.path),
+    discover,
+    syncProxy: () => syncProxy(sync),
     checkUpdates: (sites) => checkUpdates(sites, { engine, config: config.registry }),
     runHook: async (container, command) => {
       await execInContainer(engine, container, command, config.maintenance.hookTimeoutMs);

@@ -18,7 +18,7 @@ export interface ProxyPlan {
 }
 
 /** Stable and proxy-safe: `<project>.<service>`. Compose project names hold no ".", so the first "." splits them unambiguously. */
-export function siteIdOf(site: Pick<Site, 'compose'>): string {
+export function siteIdOf(site: { compose: Pick<Site['compose'], 'project' | 'service'> }): string {
   const clean = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '-');
   return `${clean(site.compose.project).replace(/\./g, '-')}.${clean(site.compose.service)}`;
 }

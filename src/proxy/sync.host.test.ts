@@ -13,7 +13,7 @@ import { composeProject, sweepLeftovers, type TestProject } from '../../test/sup
 import { refit } from '../../test/support/refit-cli.js';
 import { buildWebImage } from '../../test/support/web-image.js';
 import { createProxy } from './adapter.js';
-import type { SyncReport } from '../cli/commands/proxy.js';
+import type { SyncOutput } from '../cli/commands/proxy.js';
 import { fixtureImage, suiteName } from '../../test/support/suite.js';
 
 const SUITE = suiteName('proxysync');
@@ -48,6 +48,7 @@ function get(host: string): Promise<{ status: number; body: string }> {
 }
 
 const config = (type: string) => `stateDir: ${dir}/state
+images: { labels: [], references: ["${IMAGE}"] }
 proxy:
   type: ${type}
   network: ${project.project}_front
@@ -95,7 +96,7 @@ describe('refit proxy sync', () => {
     const r = refit(['proxy', 'sync', '--json'], { REFIT_CONFIG: join(dir, 'refit.yml') });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const report = r.json<SyncReport>();
+    const report = r.json<SyncOutput>();
     expect(report.proxy).toBe('haproxy');
     expect(report.applied).toBe(true);
     const ours = report.sites.find((s) => s.id === `${project.project}.web`);

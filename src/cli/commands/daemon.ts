@@ -1,12 +1,20 @@
 /**
  * @module cli/commands/daemon
- * `refit daemon`: holds the host lock, recovers what a crash left, then runs one pass in each
- * maintenance window (schedule in refit.yml). Serves /metrics on loopback when enabled.
- * SIGTERM/SIGINT: the container being maintained is finished or rolled back, then it exits 0.
+ * `refit daemon`: recovers what a crash left, keeps the proxy up and in step with the host's
+ * containers all week (proxy/keeper.ts), and runs one pass in each maintenance window
+ * (schedule in refit.yml). The host lock is held for recovery and each pass only, so
+ * `refit run` and `refit recover` work between windows. Serves /metrics on loopback when
+ * enabled. SIGTERM/SIGINT: the container being maintained is finished or rolled back, the
+ * proxy is left serving, and it exits 0.
  */
 import { hostname } from 'node:os';
 import { Command } from 'commander';
+import { watchEngineEvents } from '../../docker/events.js';
+import { oneLine } from '../../errors.js';
+import { checkHealth } from '../../health/check.js';
+import { acquireHostLock } from '../../journal/lock.js';
 import { createMetrics, type Metrics } from '../../metrics/metrics.js';
+import { startKeeper, type Keeper } from '../../proxy/keeper.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import { abortableSleep, runDaemon } from '../../maintenance/daemon.js';
 import { runPass } from '../../maintenance/pass.js';
@@ -29,7 +37,15 @@ export function daemonCommand(): Command {
       const ctx = contextOf(cmd);
       validateSchedule(ctx.config.schedule);
       const log = createLogger({ daemon: true });
-      const host = await openHost(ctx, { command: 'refit daemon', lock: true, daemon: true });
+      const host = await openHost(ctx, { command: 'refit daemon', lock: false, daemon: true });
+      const underHostLock = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+        const lock = acquireHostLock(ctx.config.stateDir, { command: `refit daemon (${what})` });
+        try {
+          return await fn();
+        } finally {
+          lock.release();
+        }
+      };
       const metrics = createMetrics({ processMetrics: true });
       const server = ctx.config.metrics.enabled ? await startMetricsServer(ctx.config.metrics.listen, metrics) : null;
       const stop = new AbortController();
@@ -39,9 +55,33 @@ export function daemonCommand(): Command {
       };
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
+      let keeper: Keeper | null = null;
       try {
-        const { recovered } = await recoveryRun(host.deps);
-        for (const r of recovered) log.warn({ container: r.container, result: r.result }, r.reason);
+        try {
+          const { recovered } = await underHostLock('recover', () => recoveryRun(host.deps));
+          for (const r of recovered) log.warn({ container: r.container, result: r.result }, r.reason);
+        } catch (err) {
+          // Another refit holds the host: it recovers at its own start.
+          log.warn(`recovery left to the refit holding the host: ${oneLine(err)}`);
+        }
+        if (host.deps.world.proxy.zeroDowntime) {
+          const { proxy } = ctx.config;
+          keeper = startKeeper({
+            ...host.sync,
+            // One attempt per sync: the keeper asks again every retryMs until the container is healthy.
+            checkHealth: (t) => checkHealth(t, { ...ctx.config.health, attempts: ctx.config.health.successThreshold }),
+            watch: (onChange, signal) => watchEngineEvents(ctx.engine(), onChange, signal, (line) => log.warn(line)),
+            log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+            debounceMs: proxy.keeper.debounceMs,
+            reconcileMs: proxy.keeper.reconcileMs,
+            superviseMs: proxy.keeper.superviseMs,
+            retryMs: proxy.keeper.retryMs,
+          });
+          keeper.onSync((r) => {
+            if (r.waiting.length) log.warn({ waiting: r.waiting }, `${r.waiting.length} container(s) not in rotation until healthy`);
+          });
+          void keeper.ready.then((r) => log.info({ sites: r.sites.length, busy: r.busy.length }, `${proxy.type} serving ${r.sites.length} site(s)`));
+        }
         if (server) log.info(`metrics on http://${ctx.config.metrics.listen}/metrics`);
         await runDaemon(
           {
@@ -49,12 +89,15 @@ export function daemonCommand(): Command {
             now: () => new Date(),
             sleep: abortableSleep,
             pass: (stopReason) =>
-              runPass(host, {
-                kind: 'daemon',
-                concurrency: ctx.config.maintenance.concurrency,
-                stopReason,
-                onProgress: (e) => log.info({ container: e.container, step: e.step, phase: e.phase }, e.message ?? `${e.step} ${e.phase}`),
-              }),
+              underHostLock('pass', () =>
+                runPass(host, {
+                  kind: 'daemon',
+                  concurrency: ctx.config.maintenance.concurrency,
+                  stopReason,
+                  onProgress: (e) => log.info({ container: e.container, step: e.step, phase: e.phase }, e.message ?? `${e.step} ${e.phase}`),
+                }),
+              ),
+            onPassError: (err) => log.warn(`the pass did not run: ${oneLine(err)}; trying again in a minute`),
             onWindow: (w) => log.info({ until: w.end.toISOString() }, 'maintenance window open'),
             onPass: async (report) => {
               record(metrics, report);
@@ -66,6 +109,8 @@ export function daemonCommand(): Command {
           stop.signal,
         );
       } finally {
+        // The proxy keeps serving: it is a process of its own.
+        await keeper?.stop();
         await server?.close();
         await host.close();
       }
