@@ -48,8 +48,9 @@ for i in $(seq 1 "$runs"); do
   set -e
   seconds=$(( $(date +%s) - start ))
   stop_spinners
-  failed=$(grep -E '^ +(FAIL|×) ' "$work/ci.log" | sed 's/\x1b\[[0-9;]*m//g' | sed 's/^ *//' | sort -u | head -20 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.stringify(s.split("\n").filter(Boolean))))')
-  tests=$(sed 's/\x1b\[[0-9;]*m//g' "$work/ci.log" | grep -E '^ +Tests ' | tail -1 | sed 's/^ *//')
+  plain=$(sed 's/\x1b\[[0-9;]*m//g' "$work/ci.log")
+  failed=$( (grep -E '^ +(FAIL|×) ' <<<"$plain" || true) | sed 's/^ *//' | sort -u | head -20 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.stringify(s.split("\n").filter(Boolean))))')
+  tests=$( (grep -E '^ +Tests ' <<<"$plain" || true) | tail -1 | sed 's/^ *//')
   printf '{"run":%d,"commit":"%s","cpusBusy":%s,"exit":%d,"seconds":%d,"tests":"%s","failed":%s,"at":"%s"}\n' \
     "$i" "$commit" "$loaded" "$rc" "$seconds" "$tests" "$failed" "$(date -u +%FT%TZ)" | tee -a "$out"
   if [ "$rc" -ne 0 ]; then cp "$work/ci.log" "/tmp/refit-ci-repeat-failed-$i.log"; fi

@@ -62,4 +62,12 @@ describe('systemd units', () => {
       expect(text).toMatch(/^After=docker\.service/m);
     }
   });
+
+  it('start the daemon at boot, after Docker, and keep it running across a Docker restart', () => {
+    const text = readFileSync(join(unitDir, 'refit.service'), 'utf8');
+    expect(text).toMatch(/^WantedBy=multi-user\.target$/m);
+    expect(text).toMatch(/^Wants=docker\.service/m);
+    expect(text).not.toMatch(/^(Requires|BindsTo|PartOf)=.*docker/m);
+    expect(text).toMatch(/^Restart=on-failure$/m);
+  });
 });

@@ -7,8 +7,8 @@
  *
  * Two apps: `busybox` (default), the busybox httpd image of web-image.ts, fast to build and
  * start, for functional tests; `php`, the realistic nginx + php-fpm shop of app-image.ts, for
- * tests under load. With `php` there is a third repo, `broken`, whose 1.1.0 passes its health
- * check but answers 500 on /checkout.php. Either way the customer's config dir on 1.0.0 is
+ * tests under load. With `php` there are two more repos: `broken`, whose 1.1.0 passes its health
+ * check but answers 500 on /checkout.php, and `dead`, whose 1.1.0 cannot start. Either way the customer's config dir on 1.0.0 is
  * `oldTree` (edits that merge cleanly and one conflict) and refit's merge makes it `newTree`.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,7 +24,7 @@ import { composeProject, sweepLeftovers, type TestProject } from './compose-proj
 import { buildWebImage, STOCK_V1, STOCK_V2 } from './web-image.js';
 
 export type FixtureApp = 'busybox' | 'php';
-export type Repo = 'web' | 'bad' | 'broken';
+export type Repo = 'web' | 'bad' | 'broken' | 'dead';
 export type Version = '1.0.0' | '1.1.0';
 export type ProxyType = 'haproxy' | 'nginx';
 
@@ -54,7 +54,7 @@ export interface Harness {
   newTree: Record<string, string>;
   /** The first body line of `/` for a version (`fixture version=…` or `app version=…`). */
   servesLine(version: Version): string;
-  /** `broken` only with `app: 'php'`. */
+  /** `broken` and `dead` only with `app: 'php'`. */
   ref(repo: Repo, version: Version): string;
   site(flavor: ComposeFlavor, opts?: { repo?: Repo; vhost?: string; labels?: Record<string, string> }): Promise<TestSite>;
   /** Names of containers still around that a maintenance started (shadows). */
@@ -104,7 +104,7 @@ const FIXTURES: Record<FixtureApp, AppFixture> = {
     servesLine: (version) => `fixture version=${version}`,
   },
   php: {
-    repos: ['web', 'bad', 'broken'],
+    repos: ['web', 'bad', 'broken', 'dead'],
     build: (tag, repo, version) =>
       buildAppImage({
         tag,
@@ -112,6 +112,8 @@ const FIXTURES: Record<FixtureApp, AppFixture> = {
         configs: version === '1.0.0' ? APP_STOCK_V1 : APP_STOCK_V2,
         health: repo === 'bad' && version === '1.1.0' ? 'unhealthy' : 'healthy',
         checkout: repo === 'broken' && version === '1.1.0' ? 'error' : 'ok',
+        // dead 1.1.0 cannot start: its container exits at once.
+        start: repo === 'dead' && version === '1.1.0' ? 'fail' : 'ok',
       }),
     oldTree: APP_OLD_TREE,
     newTree: APP_NEW_TREE,

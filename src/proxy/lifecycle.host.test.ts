@@ -1,0 +1,148 @@
+/**
+ * What the proxies refit runs must do beyond moving servers, against real haproxy and nginx:
+ * pass WebSocket upgrades through to the app, start again from their state after the process
+ * was SIGKILLed (drains included), and pin refit's probes to one server through the public
+ * listener. The upstreams are small servers in this process on loopback.
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { healthSchema, proxySchema } from '../config/schema.js';
+import { checkThroughProxy } from '../health/check.js';
+import { freePort } from '../registry/testing/local-registry.js';
+import { createProxy, type ProxyAdapter, type Upstream } from './adapter.js';
+
+let work: string;
+const apps: Server[] = [];
+
+/** An app on loopback: answers `name` on GET, and echoes bytes back on an upgraded (WebSocket) connection. */
+async function app(name: string): Promise<Upstream> {
+  const server = createServer((_req, res) => res.end(`served by ${name}\n`));
+  server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-App: ${name}\r\n\r\n`);
+    socket.on('data', (d) => socket.write(d));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  apps.push(server);
+  return { name, ip: '127.0.0.1', port: (server.address() as AddressInfo).port };
+}
+
+function get(port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Opens a WebSocket through the proxy, sends `text`, and resolves with the handshake's status line and what came back. */
+function websocketEcho(port: number, host: string, text: string): Promise<{ status: string; echoed: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    let status = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no echo through the proxy; got ${JSON.stringify(data)}`));
+    }, 15_000);
+    socket.on('connect', () =>
+      socket.write(`GET /socket HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`),
+    );
+    socket.on('data', (d) => {
+      data += d.toString();
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      if (!status) {
+        status = data.slice(0, data.indexOf('\r\n'));
+        socket.write(text);
+      }
+      const echoed = data.slice(end + 4);
+      if (echoed.length >= text.length) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ status, echoed });
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'refit-proxy-lifecycle-'));
+  // nginx workers (an unprivileged user) reach the router socket inside the run dir.
+  chmodSync(work, 0o755);
+});
+afterAll(async () => {
+  await Promise.all(apps.map((s) => new Promise((r) => s.close(r))));
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe.each(['haproxy', 'nginx'] as const)('%s', (kind) => {
+  let proxy: ProxyAdapter;
+  let httpPort: number;
+  let a: Upstream;
+  let b: Upstream;
+  const runDir = () => join(work, kind);
+
+  beforeAll(async () => {
+    httpPort = await freePort();
+    proxy = createProxy(proxySchema.parse({ type: kind, [kind]: { runDir: runDir(), bind: '127.0.0.1', httpPort, httpsPort: await freePort(), certDir: join(work, 'no-certs') } }));
+    a = await app(`${kind}-a`);
+    b = await app(`${kind}-b`);
+    await proxy.apply([{ id: 'ws.web', vhosts: ['ws.example'], servers: [a] }]);
+  });
+  afterAll(async () => proxy?.stop());
+
+  it('passes a WebSocket upgrade through to the app and carries its frames both ways', async () => {
+    const { status, echoed } = await websocketEcho(httpPort, 'ws.example', 'hello over the proxy');
+    expect(status).toBe('HTTP/1.1 101 Switching Protocols');
+    expect(echoed).toBe('hello over the proxy');
+  });
+
+  it("pins refit's probe to the server it names, through the public listener, and says who answered", async () => {
+    await proxy.add('ws.web', b);
+    for (const server of [a, b]) {
+      const route = (await proxy.probeRoute('ws.web', server))!;
+      const verdict = await checkThroughProxy({ vhosts: ['ws.example'], healthPath: '/refit/health' }, route, healthSchema.parse({ attempts: 1 }));
+      // The app has no custom endpoint, so `/` decides; every attempt came from the pinned server.
+      expect(verdict, JSON.stringify(verdict)).toMatchObject({ healthy: true });
+      expect(verdict.attempts[0]!.requests.at(-1)!.servedBy).toBe(route.servedBy.value);
+    }
+    // Without the secret, the same headers pin nothing and get no answer about who served.
+    const route = (await proxy.probeRoute('ws.web', b))!;
+    const pinHeader = Object.keys(route.headers).find((k) => /server/i.test(k))!;
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      seen.add(
+        await new Promise<string>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port: httpPort, path: '/', headers: { host: 'ws.example', [pinHeader]: route.headers[pinHeader]!, 'X-Refit-Probe': 'guess' }, agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(String(res.headers['x-refit-server'] ?? 'unnamed')));
+          });
+          req.on('error', reject);
+          req.end();
+        }),
+      );
+    }
+    expect(seen).toEqual(new Set(['unnamed']));
+  });
+
+  it('after its process was SIGKILLed, revive starts it again from its state, the drained server still out of rotation', async () => {
+    await proxy.drain('ws.web', a, { timeoutMs: 5_000 });
+    const pidFiles = kind === 'haproxy' ? [join(runDir(), 'haproxy.pid')] : [join(runDir(), 'edge', 'nginx.pid'), join(runDir(), 'router', 'nginx.pid')];
+    for (const f of pidFiles) process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
+    expect(await proxy.revive()).toBe(true);
+    expect(await proxy.revive()).toBe(false);
+    for (let i = 0; i < 6; i++) expect(await get(httpPort, 'ws.example')).toBe(`200 served by ${b.name}`);
+    expect((await proxy.list('ws.web')).map((s) => [s.name, s.state]).sort()).toEqual([[a.name, 'drain'], [b.name, 'ready']]);
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * `refit daemon` keeps the proxy all week, outside any maintenance window, through HAProxy and
+ * through nginx: it brings the proxy up at start; a site whose container is recreated (a
+ * customer's own `docker compose up -d`) or moved to a new address on its network is served
+ * again; a proxy killed with SIGKILL is started again; `refit proxy sync` works while the
+ * daemon runs; SIGTERM stops the daemon and leaves the proxy serving. How fast each happens is
+ * measured in bench/keeper; here every wait is only bounded so a broken keeper fails.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SyncOutput } from '../src/cli/commands/proxy.js';
+import { runCompose } from '../src/compose/cli.js';
+import { startHarness, type Harness, type TestSite } from './support/host-harness.js';
+import { REPO_ROOT, refitAsync } from './support/refit-cli.js';
+import { getThroughProxy } from './support/site-checks.js';
+import { suiteName } from './support/suite.js';
+
+const BOUND_MS = 60_000;
+
+/** Polls through the proxy until the site answers 200 from `ip` (when given), bounded. */
+async function servedAgain(h: Harness, site: TestSite, ip?: string): Promise<void> {
+  const deadline = Date.now() + BOUND_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    const r = await getThroughProxy(h, site, '/', 5_000);
+    const servers = readProxyState(h).find((s) => s.vhosts.includes(site.vhost))?.servers ?? [];
+    last = `${r.status} ${r.body.split('\n')[0]} via ${JSON.stringify(servers)}`;
+    if (r.status === 200 && (!ip || servers.some((s) => s.ip === ip && s.state === 'ready'))) return;
+    await sleep(100);
+  }
+  throw new Error(`${site.vhost} was not served again${ip ? ` from ${ip}` : ''} within ${BOUND_MS} ms; last: ${last}`);
+}
+
+function readProxyState(h: Harness): { id: string; vhosts: string[]; servers: { name: string; ip: string; state: string }[] }[] {
+  try {
+    return (JSON.parse(readFileSync(join(h.stateDir, '..', h.proxy, 'state.json'), 'utf8')) as { sites: never[] }).sites;
+  } catch {
+    return [];
+  }
+}
+
+const containerIp = (name: string, network: string) => execFileSync('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name]).toString().trim();
+
+/** The pid of the proxy master refit started (HAProxy's, or the nginx edge's: the tier clients talk to). */
+function proxyMasterPid(h: Harness): number {
+  const pidFile = h.proxy === 'haproxy' ? join(h.stateDir, '..', 'haproxy', 'haproxy.pid') : join(h.stateDir, '..', 'nginx', 'edge', 'nginx.pid');
+  return Number(readFileSync(pidFile, 'utf8').trim());
+}
+
+describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving between windows', (proxy) => {
+  let h: Harness;
+  let site: TestSite;
+  let daemon: ChildProcess;
+  let log = '';
+  let exited: Promise<number | null>;
+
+  beforeAll(async () => {
+    h = await startHarness(suiteName(`keeper-${proxy}`), { proxy });
+    site = await h.site('v2');
+    // A window far away: no pass runs; what the daemon does here is keep the proxy.
+    const config = join(h.stateDir, '..', 'daemon.yml');
+    writeFileSync(config, `${h.configText}schedule: { cron: "0 3 1 1 *", windowMinutes: 1 }\n`);
+    daemon = spawn(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'daemon'], { env: { ...process.env, REFIT_CONFIG: config }, stdio: ['ignore', 'pipe', 'pipe'] });
+    daemon.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    daemon.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    exited = new Promise((resolve) => daemon.on('close', (code) => resolve(code)));
+  });
+
+  afterAll(async () => {
+    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    await site?.down();
+    await h?.stop();
+  });
+
+  it('brings the proxy up at start and serves the site', async () => {
+    await servedAgain(h, site);
+    expect(log).toMatch(new RegExp(`${proxy} serving \\d+ site`));
+  });
+
+  it("serves a site again after the customer's own docker compose up -d recreated its container", async () => {
+    const before = containerIp(site.container, `${site.project}_front`);
+    await runCompose(site.cli, site, ['up', '-d', '--force-recreate']);
+    const after = containerIp(site.container, `${site.project}_front`);
+    expect(after).not.toBe(before);
+    await servedAgain(h, site, after);
+  });
+
+  it('follows a container moved to another address on its network', async () => {
+    const net = `${site.project}_front`;
+    const old = containerIp(site.container, net);
+    // Off its network and back: the Engine hands out addresses in turn, so it comes back on a new one.
+    execFileSync('docker', ['network', 'disconnect', net, site.container]);
+    execFileSync('docker', ['network', 'connect', net, site.container]);
+    const moved = containerIp(site.container, net);
+    expect(moved).not.toBe(old);
+    await servedAgain(h, site, moved);
+  });
+
+  it('starts a proxy killed with SIGKILL again, and serves', async () => {
+    const pid = proxyMasterPid(h);
+    process.kill(pid, 'SIGKILL');
+    await servedAgain(h, site);
+    expect(proxyMasterPid(h)).not.toBe(pid);
+    expect(log).toMatch(/proxy was not running: started it again from its state/);
+  });
+
+  it('lets refit proxy sync run while the daemon runs', async () => {
+    const r = await refitAsync(['proxy', 'sync', '--json'], h.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json<SyncOutput>().sites.find((s) => s.vhosts.includes(site.vhost))?.servers.map((s) => s.name)).toEqual([site.container]);
+  });
+
+  it('SIGTERM stops the daemon with exit 0 and leaves the proxy serving', async () => {
+    daemon.kill('SIGTERM');
+    expect(await exited, log).toBe(0);
+    await servedAgain(h, site);
+  });
+});
