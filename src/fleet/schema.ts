@@ -57,6 +57,7 @@ export const FLEET_MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX maintenances_by_target ON refit.maintenances (repository, digest, status);
    CREATE INDEX maintenances_by_started ON refit.maintenances (started DESC);
+   CREATE INDEX maintenances_by_site ON refit.maintenances (host, container, started DESC);
    CREATE TABLE refit.sites (
      host       text NOT NULL REFERENCES refit.hosts(name),
      container  text NOT NULL,
