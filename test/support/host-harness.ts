@@ -24,10 +24,22 @@ export interface Harness {
   httpPort: number;
   ref(repo: 'web' | 'bad', version: '1.0.0' | '1.1.0'): string;
   site(flavor: ComposeFlavor, opts?: { repo?: 'web' | 'bad'; vhost?: string; labels?: Record<string, string> }): Promise<TestSite>;
+  /**
+   * Another refit "host" on this machine (fleet tests): its own refit.yml, state dir and HAProxy
+   * on its own ports, the same registry, plus `extra` config lines (e.g. a `fleet:` section).
+   */
+  host(name: string, extra?: string[]): Promise<RefitHost>;
   /** Names of containers still around that a maintenance started (shadows). */
   shadows(): string[];
   scratchLeft(): string[];
   stop(): Promise<void>;
+}
+
+export interface RefitHost {
+  name: string;
+  env: { REFIT_CONFIG: string };
+  stateDir: string;
+  httpPort: number;
 }
 
 export interface TestSite extends TestProject {
@@ -65,26 +77,31 @@ export async function startHarness(suite: string): Promise<Harness> {
     // The new version must come from the registry, as on a real host.
     execFileSync('docker', ['rmi', ref(repo, '1.1.0')], { stdio: 'ignore' });
   }
-  const stateDir = join(dir, 'state');
-  const httpPort = await freePort();
-  const configText = [
-    `stateDir: ${stateDir}`,
-    // Only this harness's images: a pass never touches the sites of test files running alongside.
-    `images: { labels: [], references: ["${registry.host}/**"] }`,
-    'health: { attempts: 4, intervalMs: 250 }',
-    'proxy:',
-    '  type: haproxy',
-    '  drainTimeoutMs: 10000',
-    `  haproxy: { runDir: ${join(dir, 'haproxy')}, bind: 127.0.0.1, httpPort: ${httpPort}, httpsPort: ${await freePort()}, certDir: ${join(dir, 'certs')} }`,
-    '',
-  ].join('\n');
-  const configFile = join(dir, 'refit.yml');
-  writeFileSync(configFile, configText);
+  const hostConfig = async (root: string, extra: string[] = []) => {
+    const httpPort = await freePort();
+    const configText = [
+      `stateDir: ${join(root, 'state')}`,
+      // Only this harness's images: a pass never touches the sites of test files running alongside.
+      `images: { labels: [], references: ["${registry.host}/**"] }`,
+      'health: { attempts: 4, intervalMs: 250 }',
+      'proxy:',
+      '  type: haproxy',
+      '  drainTimeoutMs: 10000',
+      `  haproxy: { runDir: ${join(root, 'haproxy')}, bind: 127.0.0.1, httpPort: ${httpPort}, httpsPort: ${await freePort()}, certDir: ${join(root, 'certs')} }`,
+      ...extra,
+      '',
+    ].join('\n');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, 'refit.yml'), configText);
+    return { configText, stateDir: join(root, 'state'), httpPort, env: { REFIT_CONFIG: join(root, 'refit.yml') } };
+  };
+  const { configText, stateDir, httpPort, env } = await hostConfig(dir);
+  const hosts: string[] = [configText];
   let sites = 0;
 
   return {
     registry,
-    env: { REFIT_CONFIG: configFile },
+    env,
     configText,
     stateDir,
     httpPort,
@@ -124,6 +141,11 @@ export async function startHarness(suite: string): Promise<Harness> {
       await project.up();
       return { ...project, vhost, composeText, confDir: join(project.dir, 'conf'), container: project.containerName('web') };
     },
+    async host(name, extra) {
+      const h = await hostConfig(join(dir, 'hosts', name), extra);
+      hosts.push(h.configText);
+      return { name, env: h.env, stateDir: h.stateDir, httpPort: h.httpPort };
+    },
     shadows: () => execFileSync('docker', ['ps', '-a', '--filter', 'label=refit.shadow-of', '--filter', `label=refit.test.suite=${suite}`, '--format', '{{.Names}}']).toString().split('\n').filter(Boolean),
     scratchLeft: () => {
       try {
@@ -133,7 +155,7 @@ export async function startHarness(suite: string): Promise<Harness> {
       }
     },
     async stop() {
-      await createProxy(parseConfigText(configText).proxy).stop();
+      for (const text of hosts) await createProxy(parseConfigText(text).proxy).stop();
       await registry.stop();
       sweepLeftovers(suite);
       for (const repo of ['web', 'bad']) for (const v of ['1.0.0', '1.1.0']) execFileSync('docker', ['rmi', '-f', ref(repo, v)], { stdio: 'ignore' });
