@@ -47,7 +47,8 @@ export function postgresBin(tool: 'initdb' | 'pg_ctl' | 'postgres'): string {
 
 const asOwner = (cmd: string, args: string[], timeout = 60_000) => execFileSync('runuser', ['-u', OWNER, '--', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout }).toString();
 
-export async function startPostgres(o: { fsync?: boolean } = {}): Promise<RunningPostgres> {
+/** `settings`: more server settings (`-c NAME=VALUE`), e.g. shared_preload_libraries for a benchmark. */
+export async function startPostgres(o: { fsync?: boolean; settings?: Record<string, string> } = {}): Promise<RunningPostgres> {
   sweepPostgres();
   const dir = mkdtempSync(join(tmpdir(), 'refit-pg-'));
   const data = join(dir, 'data');
@@ -57,7 +58,7 @@ export async function startPostgres(o: { fsync?: boolean } = {}): Promise<Runnin
   const role = { user: 'refit', password: `pw-${process.pid}-${Date.now()}` };
   asOwner(postgresBin('initdb'), ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const port = await freePort();
-  const options = ['-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `fsync=${o.fsync === false ? 'off' : 'on'}`, '-c', 'max_connections=200'];
+  const options = ['-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `fsync=${o.fsync === false ? 'off' : 'on'}`, '-c', 'max_connections=200', ...Object.entries(o.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   const pidFile = { path: '' };
 
   const client = async (database: string) => {
