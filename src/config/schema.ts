@@ -140,7 +140,8 @@ export const notifySchema = z
   })
   .strict();
 
-const waveSchema = z.union([z.literal('canary'), z.number().int().min(1).max(1000)], { message: 'must be canary or a wave number 1, 2, …' });
+const WAVE = 'must be canary or a wave number 1, 2, …';
+const waveSchema = z.union([z.literal('canary'), z.number().int(WAVE).min(1, WAVE).max(1000, WAVE)], { message: WAVE });
 
 export const fleetSchema = z
   .object({

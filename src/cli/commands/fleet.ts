@@ -20,12 +20,15 @@ import { printJson, printLines } from '../output.js';
 import { parseSince } from './history.js';
 
 export function fleetCommand(): Command {
-  const fleet = new Command('fleet').description('the fleet database: rollouts by wave across hosts, one history, holds (docs/fleet.md)');
+  const fleet = new Command('fleet')
+    .description('the fleet database: rollouts by wave across hosts, one history, holds (docs/fleet.md)')
+    .addHelpText('after', '\nExamples:\n  refit fleet status\n  refit fleet hold registry.example/web --reason "500s on the canary"\n  refit fleet history --host web-03 --since 7d');
   fleet
     .command('status')
     .description('per image, per wave, per host and per site: versions, results, reasons, holds, and what each wave may take now')
     .option('--images <n>', 'the newest N images', '20')
     .option('--json', 'print the status as JSON (shape in docs/fleet.md)')
+    .addHelpText('after', '\nExamples:\n  refit fleet status\n  refit fleet status --json | jq \'.images[] | {repository, digest, waves: [.waves[] | {wave, gate}]}\'')
     .action((opts: { images: string }, cmd: Command) =>
       withDb(cmd, async (db, config, json) => {
         const status = fleetStatus(await db.use((c) => statusRows(c, { images: count('--images', opts.images) })), config.fleet.thresholds, db.where);
@@ -42,6 +45,7 @@ export function fleetCommand(): Command {
     .option('--since <when>', 'only since: an ISO date or date-time, or 7d, 12h, 30m')
     .option('--limit <n>', 'at most this many maintenances', '100')
     .option('--json', 'print { maintenances, holds } as JSON')
+    .addHelpText('after', '\nExamples:\n  refit fleet history --since 7d\n  refit fleet history --image registry.example/web --json | jq -r \'.maintenances[] | select(.status != "updated") | "\\(.host) \\(.container): \\(.reason)"\'')
     .action((opts: { host?: string; container?: string; image?: string; since?: string; limit: string }, cmd: Command) =>
       withDb(cmd, async (db, _config, json) => {
         const image = opts.image ? parseImageArg(opts.image) : null;
@@ -64,6 +68,7 @@ export function fleetCommand(): Command {
     .argument('<image>', 'a repository (registry.example/web) or one image (registry.example/web@sha256:…)')
     .option('--reason <text>', 'why, for everyone who sees it skipped', 'held by an operator')
     .option('--json', 'print the hold as JSON')
+    .addHelpText('after', '\nExamples:\n  refit fleet hold registry.example/web --reason "checkout broken on web-01"\n  refit fleet hold registry.example/web@sha256:4f1c… --reason "bad build"')
     .action((arg: string, opts: { reason: string }, cmd: Command) =>
       withDb(cmd, async (db, config, json) => {
         const image = parseImageArg(arg);
@@ -84,6 +89,7 @@ export function fleetCommand(): Command {
     .description('resume a rollout: release the holds on the image (a repository: every hold on it); failures before now no longer count')
     .argument('<image>', 'a repository or one image REPO@DIGEST')
     .option('--json', 'print the released holds as JSON')
+    .addHelpText('after', '\nExamples:\n  refit fleet release registry.example/web\n  refit fleet release registry.example/web@sha256:4f1c…')
     .action((arg: string, _opts, cmd: Command) =>
       withDb(cmd, async (db, config, json) => {
         const released = await db.use((c) => release(c, { ...parseImageArg(arg), by: operator(config) }));
