@@ -23,7 +23,7 @@ import { openJournal } from '../../src/journal/journal.js';
 import type { JsonValue } from '../../src/journal/types.js';
 import type { ContainerReport, PassReport } from '../../src/maintenance/report.js';
 import type { Notifier } from '../../src/notify/notifier.js';
-import type { Site } from '../../src/site/discover.js';
+import { siteFor } from '../../src/registry/testing/sites.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { REPO_ROOT } from '../../test/support/refit-cli.js';
 
@@ -59,22 +59,6 @@ function report(container: string, repo: string): ContainerReport {
   };
 }
 
-function site(name: string, repo: string): Site {
-  return {
-    name,
-    id: name,
-    state: 'running',
-    compose: { project: name, workingDir: `/srv/${name}`, configFiles: [`/srv/${name}/docker-compose.yml`], service: 'web', version: '2.26.1' },
-    networks: [],
-    image: { reference: `${repo}:1.0.0`, id: `sha256:${'1'.repeat(64)}`, repoDigests: [] },
-    vhosts: [`${name}.example`],
-    port: 80,
-    policy: 'minor',
-    healthPath: '/refit/health',
-    hooks: { preUpdate: null, postUpdate: null },
-    config: null,
-  };
-}
 
 /** One host's pass as refit runs it, minus Docker: gate, journal, pass end, close (drains the outbox). */
 async function hostPass(i: number, root: string, url: string, passwordFile: string): Promise<{ ms: number; admitted: number }> {
@@ -89,7 +73,7 @@ async function hostPass(i: number, root: string, url: string, passwordFile: stri
   for (let s = 0; s < SITES_PER_HOST; s++) {
     const repo = REPOS[s]!;
     const name = `h${i}-site${s}`;
-    const verdict = await fleet.gate.admit(site(name, repo), { reference: `${repo}:1.1.0`, digest: digestOf(repo) });
+    const verdict = await fleet.gate.admit(siteFor(name, `${repo}:1.0.0`, 'minor'), { reference: `${repo}:1.1.0`, digest: digestOf(repo) });
     const r = report(name, repo);
     const id = journal.beginMaintenance(runId, { container: name, project: name, service: 'web', imageBefore: r.from.reference, imageAfter: r.to!.reference });
     if (verdict.admit) {

@@ -4,34 +4,21 @@
  * (with its report) and the versions its sites run after a pass. Each carries the outbox seq:
  * the database keeps a row's newest state only (a row is never overwritten by an older seq).
  */
-import type { JsonValue } from '../journal/types.js';
+import type { RunRow } from '../journal/journal.js';
+import type { MaintenanceLog } from '../journal/types.js';
 
-export interface RunEvent {
-  id: number;
-  kind: string;
-  pid: number;
-  started: string;
-  finished: string | null;
-  result: string | null;
-}
+/** A run as the journal has it. */
+export type RunEvent = RunRow;
 
-export interface MaintenanceEvent {
-  id: number;
-  runId: number;
-  container: string;
-  project: string;
-  service: string;
-  imageBefore: string;
-  imageAfter: string | null;
+/** A maintenance as the journal has it, with times as ISO text and its target. */
+export type MaintenanceEvent = Pick<MaintenanceLog, 'id' | 'runId' | 'container' | 'project' | 'service' | 'imageBefore' | 'imageAfter' | 'reason' | 'report'> & {
+  status: string;
   /** The target's repository (`registry/path`) and digest, which the waves gate on. */
   repository: string | null;
   digest: string | null;
-  status: string;
-  reason: string | null;
-  report: JsonValue | null;
   started: string;
   finished: string | null;
-}
+};
 
 /** A site as a pass left it. */
 export interface SiteVersion {

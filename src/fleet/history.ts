@@ -8,27 +8,13 @@ import { utcTime } from '../report/text.js';
 import type { HoldRow, MaintenanceRow } from './read.js';
 import { holdText, holdView, type HoldView } from './status.js';
 
-export interface FleetHistoryEntry {
-  host: string;
-  wave: string;
-  id: number;
-  runId: number;
-  container: string;
-  project: string;
-  service: string;
-  status: string;
-  imageBefore: string;
-  imageAfter: string | null;
+/** A maintenance as `refit history --json` has it (same fields), plus its host, wave and target. */
+export type FleetHistoryEntry = Omit<MaintenanceRow, 'started' | 'finished'> & {
   /** The image it was left on, as `refit history` says (null when failed or in progress). */
   endedOn: string | null;
-  repository: string | null;
-  digest: string | null;
-  reason: string | null;
   started: string;
   finished: string | null;
-  /** The container report the host kept in its journal. */
-  report: unknown;
-}
+};
 
 export interface FleetHistory {
   maintenances: FleetHistoryEntry[];
@@ -38,23 +24,10 @@ export interface FleetHistory {
 export function fleetHistory(rows: { maintenances: MaintenanceRow[]; holds: HoldRow[] }): FleetHistory {
   return {
     maintenances: rows.maintenances.map((m) => ({
-      host: m.host,
-      wave: m.wave,
-      id: m.id,
-      runId: m.runId,
-      container: m.container,
-      project: m.project,
-      service: m.service,
-      status: m.status,
-      imageBefore: m.imageBefore,
-      imageAfter: m.imageAfter,
+      ...m,
       endedOn: m.status === 'updated' ? m.imageAfter : m.status === 'rolled-back' || m.status === 'skipped' ? m.imageBefore : null,
-      repository: m.repository,
-      digest: m.digest,
-      reason: m.reason,
       started: new Date(m.started).toISOString(),
       finished: m.finished ? new Date(m.finished).toISOString() : null,
-      report: m.report,
     })),
     holds: rows.holds.map(holdView),
   };

@@ -8,6 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import { RefitError } from '../errors.js';
+import type { MaintenanceRow, RunRow } from '../journal/journal.js';
 import type { JsonValue } from '../journal/types.js';
 import { parseReference, repoKey } from '../registry/reference.js';
 import type { FleetEvent, MaintenanceEvent, SiteVersion } from './events.js';
@@ -56,7 +57,7 @@ export function openOutbox(file: string): Outbox {
   const toEvent = (r: OutboxRow): FleetEvent | null => {
     if (r.topic === 'sites') return { topic: 'sites', seq: r.seq, runId: r.ref_id, sites: JSON.parse(r.payload ?? '[]') as SiteVersion[] };
     if (r.topic === 'run') {
-      const run = st.run.get(r.ref_id) as { id: number; kind: string; pid: number; started: string; finished: string | null; result: string | null } | undefined;
+      const run = st.run.get(r.ref_id) as RunRow | undefined;
       return run ? { topic: 'run', seq: r.seq, run } : null;
     }
     const m = st.maintenance.get(r.ref_id) as MaintenanceRow | undefined;
@@ -81,21 +82,6 @@ export function openOutbox(file: string): Outbox {
     sent: (seqs) => db.transaction(() => seqs.forEach((s) => st.sent.run(s)))(),
     close: () => db.close(),
   };
-}
-
-interface MaintenanceRow {
-  id: number;
-  run_id: number;
-  container: string;
-  project: string;
-  service: string;
-  image_before: string;
-  image_after: string | null;
-  status: string;
-  reason: string | null;
-  report: string | null;
-  started: string;
-  finished: string | null;
 }
 
 /** The repository (`registry/path`) a reference names, or null when it does not parse. */

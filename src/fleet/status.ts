@@ -7,7 +7,7 @@
 import { table } from '../cli/output.js';
 import { utcTime } from '../report/text.js';
 import type { HoldRow, HostRow, SiteRow, StatusRows, TargetRow } from './read.js';
-import { decide, failureRate, waveName, type Thresholds, type WaveFacts } from './waves.js';
+import { decide, failureRate, waveName, type Hold, type Thresholds, type WaveFacts } from './waves.js';
 
 export interface ImageStatus {
   repository: string;
@@ -28,17 +28,8 @@ export interface ImageStatus {
   }[];
 }
 
-export interface HoldView {
-  id: number;
-  repository: string;
-  digest: string | null;
-  reason: string;
-  auto: boolean;
-  heldBy: string;
-  heldAt: string;
-  releasedBy: string | null;
-  releasedAt: string | null;
-}
+/** A hold as JSON shows it: active (released* null) or released. */
+export type HoldView = Omit<Hold, 'heldAt'> & { heldAt: string; releasedBy: string | null; releasedAt: string | null };
 
 export interface SiteStatus {
   container: string;
@@ -163,17 +154,7 @@ function hostStatus(h: HostRow, sites: SiteRow[]): HostStatus {
 }
 
 export function holdView(h: HoldRow): HoldView {
-  return {
-    id: h.id,
-    repository: h.repository,
-    digest: h.digest,
-    reason: h.reason,
-    auto: h.auto,
-    heldBy: h.heldBy,
-    heldAt: h.heldAt.toISOString(),
-    releasedBy: h.releasedBy,
-    releasedAt: h.releasedAt?.toISOString() ?? null,
-  };
+  return { ...h, heldAt: h.heldAt.toISOString(), releasedAt: h.releasedAt?.toISOString() ?? null };
 }
 
 export function holdText(h: HoldView): string {

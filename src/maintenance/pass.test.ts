@@ -4,26 +4,14 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openJournal, type Journal } from '../journal/journal.js';
 import type { UpdateCheck } from '../registry/check.js';
+import { siteFor } from '../registry/testing/sites.js';
 import type { Site } from '../site/discover.js';
 import { FakeWorld } from './fake-world.js';
 import { runPass, type FleetGate, type PassHost } from './pass.js';
 
 const OLD = { reference: 'reg.example/web:1.0.0', id: 'sha256:old' };
 const NEW = { reference: 'reg.example/web:1.1.0', id: 'sha256:new', digest: `sha256:${'d'.repeat(64)}` };
-const site: Site = {
-  name: 'shop-web-1',
-  id: 'c0',
-  state: 'running',
-  compose: { project: 'shop', workingDir: '/srv/shop', configFiles: ['/srv/shop/docker-compose.yml'], service: 'web', version: '2.26.1' },
-  networks: [{ name: 'shop_front', ip: '10.0.0.1' }],
-  image: { reference: OLD.reference, id: OLD.id, repoDigests: [] },
-  vhosts: ['shop.example'],
-  port: 80,
-  policy: 'minor',
-  healthPath: '/refit/health',
-  hooks: { preUpdate: null, postUpdate: null },
-  config: null,
-};
+const site: Site = { ...siteFor('shop-web-1', OLD.reference, 'minor', { id: OLD.id, repoDigests: [] }), networks: [{ name: 'shop_front', ip: '10.0.0.1' }], vhosts: ['shop.example'] };
 const check: UpdateCheck = {
   container: site.name,
   policy: 'minor',
