@@ -180,7 +180,11 @@ export function openFleet(o: FleetOptions): Fleet {
     },
     async flush(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([kick(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+      const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(r, timeoutMs, 'timeout')));
+      // A drain already in flight may have read the queue before the pass's last writes: go again until it is empty.
+      for (let left = outbox.size(), before = Infinity; left && left < before && !db.down(); before = left, left = outbox.size()) {
+        if ((await Promise.race([kick(), deadline])) === 'timeout') break;
+      }
       clearTimeout(timer);
       return outbox.size();
     },
