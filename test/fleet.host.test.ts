@@ -26,9 +26,10 @@ import type { PassReport } from '../src/maintenance/report.js';
 import type { HistoryEntry } from '../src/report/history.js';
 import { startHarness, type Harness, type RefitHost, type TestSite } from './support/host-harness.js';
 import { journalSeq, waitForStep } from './support/journal-watch.js';
-import { startPostgres, until, type RunningPostgres } from './support/postgres.js';
+import { startPostgres, type RunningPostgres } from './support/postgres.js';
 import { refit, refitAsync } from './support/refit-cli.js';
 import { suiteName } from './support/suite.js';
+import { until } from './support/until.js';
 
 const SUITE = suiteName('fleet');
 const SOAK_MS = 30_000;
@@ -112,7 +113,7 @@ describe('a fleet rolling out by waves', () => {
   it('an operator hold stops even the canary, with its reason; release lets it go', async () => {
     const held = refit(['fleet', 'hold', `${h.registry.host}/web`, '--reason', 'checking the build first'], hosts.canary.env);
     expect(held.code, held.stderr).toBe(0);
-    expect(held.stdout).toMatch(new RegExp(`^held ${esc(h.registry.host)}/web \\(every digest\\) held by \\S+@canary-a at .*: checking the build first\\n$`));
+    expect(held.stdout).toMatch(new RegExp(`^${esc(h.registry.host)}/web \\(every digest\\) held by \\S+@canary-a at .*: checking the build first\\n$`));
 
     const skipped = await run('webA');
     expect(skipped.code, skipped.stderr).toBe(0);
@@ -123,7 +124,7 @@ describe('a fleet rolling out by waves', () => {
 
     const released = refit(['fleet', 'release', `${h.registry.host}/web`], hosts.canary.env);
     expect(released.code, released.stderr).toBe(0);
-    expect(released.stdout).toMatch(/^released .* checking the build first, released by \S+@canary-a at /);
+    expect(released.stdout).toMatch(/^\S+\/web \(every digest\) held by .*: checking the build first, released by \S+@canary-a at /);
     expect(status().holds).toEqual([]);
   }, LONG);
 

@@ -10,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { freePort } from '../../src/registry/testing/local-registry.js';
 
@@ -136,14 +135,4 @@ export function sweepPostgres(): void {
     rmSync(rec.dir, { recursive: true, force: true });
     rmSync(file, { force: true });
   }
-}
-
-/** Waits until `probe` resolves true, polling; throws after `timeoutMs` with `what`. */
-export async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await sleep(200);
-  }
-  throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
 }

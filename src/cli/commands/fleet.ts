@@ -81,7 +81,7 @@ export function fleetCommand(): Command {
         }
         const view = held && holdView({ ...held, releasedBy: null, releasedAt: null });
         if (json) printJson({ held: view });
-        else printLines([view ? `held ${holdText(view)}` : `${arg} is held already (refit fleet status shows by whom and why)`]);
+        else printLines([view ? holdText(view) : `${arg} is held already (refit fleet status shows by whom and why)`]);
       }),
     );
   fleet
@@ -95,7 +95,7 @@ export function fleetCommand(): Command {
         const released = await db.use((c) => release(c, { ...parseImageArg(arg), by: operator(config) }));
         const views = released.map((h) => holdView({ ...h, releasedBy: operator(config), releasedAt: new Date() }));
         if (json) printJson({ released: views });
-        else printLines(views.length ? views.map((v) => `released ${holdText(v)}`) : [`nothing held ${arg}`]);
+        else printLines(views.length ? views.map(holdText) : [`nothing holds ${arg}`]);
       }),
     );
   return fleet;
