@@ -111,6 +111,8 @@ export function openFleet(o: FleetOptions): Fleet {
   const db = connectFleetDb(config, logger);
   let draining: Promise<void> | null = null;
   let warned = false;
+  // Set by close(): a send abandoned at the bound must not touch the closed journal afterwards.
+  let closed = false;
 
   const notifyHold = (h: Hold) => {
     const notice: HoldNotice = { host: identity.name, at: h.heldAt.toISOString(), repository: h.repository, digest: h.digest, auto: h.auto, by: h.heldBy, reason: h.reason };
@@ -121,8 +123,9 @@ export function openFleet(o: FleetOptions): Fleet {
   const drainOnce = async () => {
     if (db.down()) return;
     try {
-      for (let batch = outbox.pending(BATCH); batch.length; batch = outbox.pending(BATCH)) {
+      for (let batch = outbox.pending(BATCH); batch.length && !closed; batch = closed ? [] : outbox.pending(BATCH)) {
         await db.use((c) => publishBatch(c, identity, batch));
+        if (closed) return; // committed, and sent again next time: the database keeps it once
         outbox.sent(batch.map((e) => e.seq));
         // A failed report may tip its image over the failure threshold: hold it everywhere at once.
         for (const t of failedTargets(batch)) {
@@ -133,6 +136,7 @@ export function openFleet(o: FleetOptions): Fleet {
       if (warned) logger.info({ database: db.where }, 'fleet: the outbox reached the fleet database again');
       warned = false;
     } catch (err) {
+      if (closed) return;
       if (!warned) logger.warn({ database: db.where, queued: outbox.size() }, `fleet: cannot publish to ${db.where} (${oneLine(err)}); ${outbox.size()} event(s) stay queued in the journal and are sent later`);
       warned = true;
     }
@@ -194,6 +198,7 @@ export function openFleet(o: FleetOptions): Fleet {
       if (left) logger.warn({ queued: left }, `fleet: ${left} event(s) wait in the outbox for the fleet database; the next refit run or the daemon sends them`);
       // A send still in flight at the bound is abandoned; its events stay queued.
       await Promise.race([draining, new Promise((r) => setTimeout(r, 1_000).unref())]);
+      closed = true;
       await db.end().catch(() => undefined);
       outbox.close();
     },
