@@ -25,8 +25,9 @@ export interface Harness {
   ref(repo: 'web' | 'bad', version: '1.0.0' | '1.1.0'): string;
   site(flavor: ComposeFlavor, opts?: { repo?: 'web' | 'bad'; vhost?: string; labels?: Record<string, string> }): Promise<TestSite>;
   /**
-   * Another refit "host" on this machine (fleet tests): its own refit.yml, state dir and HAProxy
-   * on its own ports, the same registry, plus `extra` config lines (e.g. a `fleet:` section).
+   * Another refit "host" on this machine (fleet tests): this harness's refit.yml with its own
+   * state dir, proxy run dir and ports, the same registry, plus `extra` config lines (e.g. a
+   * `fleet:` section).
    */
   host(name: string, extra?: string[]): Promise<RefitHost>;
   /** Names of containers still around that a maintenance started (shadows). */
@@ -77,31 +78,27 @@ export async function startHarness(suite: string): Promise<Harness> {
     // The new version must come from the registry, as on a real host.
     execFileSync('docker', ['rmi', ref(repo, '1.1.0')], { stdio: 'ignore' });
   }
-  const hostConfig = async (root: string, extra: string[] = []) => {
-    const httpPort = await freePort();
-    const configText = [
-      `stateDir: ${join(root, 'state')}`,
-      // Only this harness's images: a pass never touches the sites of test files running alongside.
-      `images: { labels: [], references: ["${registry.host}/**"] }`,
-      'health: { attempts: 4, intervalMs: 250 }',
-      'proxy:',
-      '  type: haproxy',
-      '  drainTimeoutMs: 10000',
-      `  haproxy: { runDir: ${join(root, 'haproxy')}, bind: 127.0.0.1, httpPort: ${httpPort}, httpsPort: ${await freePort()}, certDir: ${join(root, 'certs')} }`,
-      ...extra,
-      '',
-    ].join('\n');
-    mkdirSync(root, { recursive: true });
-    writeFileSync(join(root, 'refit.yml'), configText);
-    return { configText, stateDir: join(root, 'state'), httpPort, env: { REFIT_CONFIG: join(root, 'refit.yml') } };
-  };
-  const { configText, stateDir, httpPort, env } = await hostConfig(dir);
-  const hosts: string[] = [configText];
+  const stateDir = join(dir, 'state');
+  const httpPort = await freePort();
+  const configText = [
+    `stateDir: ${stateDir}`,
+    // Only this harness's images: a pass never touches the sites of test files running alongside.
+    `images: { labels: [], references: ["${registry.host}/**"] }`,
+    'health: { attempts: 4, intervalMs: 250 }',
+    'proxy:',
+    '  type: haproxy',
+    '  drainTimeoutMs: 10000',
+    `  haproxy: { runDir: ${join(dir, 'haproxy')}, bind: 127.0.0.1, httpPort: ${httpPort}, httpsPort: ${await freePort()}, certDir: ${join(dir, 'certs')} }`,
+    '',
+  ].join('\n');
+  const configFile = join(dir, 'refit.yml');
+  writeFileSync(configFile, configText);
   let sites = 0;
+  const hostConfigs: string[] = [];
 
   return {
     registry,
-    env,
+    env: { REFIT_CONFIG: configFile },
     configText,
     stateDir,
     httpPort,
@@ -141,10 +138,17 @@ export async function startHarness(suite: string): Promise<Harness> {
       await project.up();
       return { ...project, vhost, composeText, confDir: join(project.dir, 'conf'), container: project.containerName('web') };
     },
-    async host(name, extra) {
-      const h = await hostConfig(join(dir, 'hosts', name), extra);
-      hosts.push(h.configText);
-      return { name, env: h.env, stateDir: h.stateDir, httpPort: h.httpPort };
+    async host(name, extra = []) {
+      const root = join(dir, 'hosts', name);
+      const ports = { httpPort: await freePort(), httpsPort: await freePort() };
+      const text = `${configText
+        .replaceAll(`${dir}/`, `${root}/`)
+        .replace(/\bhttpPort: \d+/, `httpPort: ${ports.httpPort}`)
+        .replace(/\bhttpsPort: \d+/, `httpsPort: ${ports.httpsPort}`)}${extra.join('\n')}\n`;
+      mkdirSync(root, { recursive: true });
+      writeFileSync(join(root, 'refit.yml'), text);
+      hostConfigs.push(text);
+      return { name, env: { REFIT_CONFIG: join(root, 'refit.yml') }, stateDir: join(root, 'state'), httpPort: ports.httpPort };
     },
     shadows: () => execFileSync('docker', ['ps', '-a', '--filter', 'label=refit.shadow-of', '--filter', `label=refit.test.suite=${suite}`, '--format', '{{.Names}}']).toString().split('\n').filter(Boolean),
     scratchLeft: () => {
@@ -155,7 +159,8 @@ export async function startHarness(suite: string): Promise<Harness> {
       }
     },
     async stop() {
-      for (const text of hosts) await createProxy(parseConfigText(text).proxy).stop();
+      for (const text of hostConfigs) await createProxy(parseConfigText(text).proxy).stop();
+      await createProxy(parseConfigText(configText).proxy).stop();
       await registry.stop();
       sweepLeftovers(suite);
       for (const repo of ['web', 'bad']) for (const v of ['1.0.0', '1.1.0']) execFileSync('docker', ['rmi', '-f', ref(repo, v)], { stdio: 'ignore' });
