@@ -8,7 +8,7 @@ log() { printf 'host-setup: %s\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { log "must run as root"; exit 2; }
 
 packages=(docker.io docker-compose haproxy nginx-light docker-registry siege wrk git openssl
-  apache2-utils busybox-static iproute2 ca-certificates curl systemd php8.2-fpm)
+  apache2-utils busybox-static iproute2 ca-certificates curl systemd php8.2-fpm postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -17,6 +17,7 @@ import { runCommand } from './commands/run.js';
 import { recoverCommand } from './commands/recover.js';
 import { daemonCommand } from './commands/daemon.js';
 import { historyCommand } from './commands/history.js';
+import { fleetCommand } from './commands/fleet.js';
 
 export function buildProgram(): Command {
   const program = new Command('refit')
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   program.addCommand(mergeCommand());
   program.addCommand(healthCommand());
   program.addCommand(proxyCommand());
+  program.addCommand(fleetCommand());
   // Every command and subcommand exits through run() below instead of process.exit.
   const override = (cmd: Command) => {
     cmd.exitOverride();

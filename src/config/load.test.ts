@@ -51,4 +51,16 @@ describe('host configuration', () => {
     writeFileSync(join(dir, 'refit.yml'), 'health:\n  attempts: 3\n');
     expect(loadConfig({ env: { REFIT_CONFIG: join(dir, 'refit.yml') } }).health.attempts).toBe(3);
   });
+
+  it('has the fleet off by default, and asks for what it needs when it is on', () => {
+    expect(parseConfigText('').fleet).toMatchObject({ enabled: false, thresholds: { maxFailureRate: 0.1, soakMs: 3_600_000, minReports: 1 } });
+    const on = 'fleet:\n  enabled: true\n';
+    expect(configError(on)).toMatch(/fleet\.database: is required when fleet\.enabled is true/);
+    expect(configError(`${on}  database: { url: "postgres://refit@db/fleet" }\n`)).toMatch(/fleet\.wave: is required when fleet\.enabled is true: canary or a wave number/);
+    expect(configError(`${on}  wave: 0\n  database: { url: "postgres://refit@db/fleet" }\n`)).toMatch(/fleet\.wave: must be canary or a wave number/);
+    expect(configError(`${on}  wave: 1\n  database: { url: "postgres://refit:pw@db/fleet" }\n`)).toMatch(/fleet\.database\.url: must not carry a password: put it in fleet\.database\.passwordFile or passwordEnv/);
+    expect(configError(`${on}  wave: 1\n  database: { url: "mysql://db/fleet" }\n`)).toMatch(/fleet\.database\.url: must be a postgres:\/\/ URL/);
+    const ok = parseConfigText(`${on}  wave: 2\n  host: web-3\n  database: { url: "postgres://refit@db/fleet", passwordEnv: FLEET_PW }\n  thresholds: { soakMs: 60000 }\n`);
+    expect(ok.fleet).toMatchObject({ enabled: true, wave: 2, host: 'web-3', thresholds: { soakMs: 60000, minReports: 1 } });
+  });
 });

@@ -156,6 +156,55 @@ export const notifySchema = z
   })
   .strict();
 
+const WAVE = 'must be canary or a wave number 1, 2, …';
+const waveSchema = z.union([z.literal('canary'), z.number().int(WAVE).min(1, WAVE).max(1000, WAVE)], { message: WAVE });
+
+export const fleetSchema = z
+  .object({
+    /** Off by default: a host on its own needs no database. */
+    enabled: z.boolean().default(false),
+    database: z
+      .object({
+        /** postgres://USER@HOST[:PORT]/DATABASE[?sslmode=require]; the password never goes here. */
+        url: z
+          .url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' })
+          .refine((u) => new URL(u).password === '', 'must not carry a password: put it in fleet.database.passwordFile or passwordEnv'),
+        /** A file holding the password (first line), readable by root only. */
+        passwordFile: absPath.optional(),
+        /** Or the name of an environment variable holding it. */
+        passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+        connectTimeoutMs: ms(5_000, 1),
+        /** Every statement refit sends is cancelled after this. */
+        statementTimeoutMs: ms(10_000, 1),
+      })
+      .strict()
+      .refine((d) => !(d.passwordFile && d.passwordEnv), 'set passwordFile or passwordEnv, not both')
+      .optional(),
+    /** How this host is named in the fleet; unset: the machine's host name. */
+    host: z.string().min(1).max(253).optional(),
+    /** canary takes a new image first; wave N only after the nearest earlier wave reported it. */
+    wave: waveSchema.optional(),
+    thresholds: z
+      .object({
+        /** A target image whose share of failed reports is over this is held everywhere. */
+        maxFailureRate: z.number().min(0).max(1).default(0.1),
+        /** How long a wave runs a target before the next wave may take it. */
+        soakMs: ms(3_600_000),
+        /** Reports needed from the earlier wave (or all its sites, when it has fewer) before a judgment. */
+        minReports: z.number().int().min(1).max(10_000).default(1),
+      })
+      .strict()
+      .default({ maxFailureRate: 0.1, soakMs: 3_600_000, minReports: 1 }),
+    /** How long a command waits at exit for its outbox to reach the database (the rest is sent later). */
+    publishTimeoutMs: ms(10_000, 1),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    if (!f.enabled) return;
+    if (!f.database) ctx.addIssue({ code: 'custom', path: ['database'], message: 'is required when fleet.enabled is true (url, and passwordFile or passwordEnv)' });
+    if (f.wave === undefined) ctx.addIssue({ code: 'custom', path: ['wave'], message: 'is required when fleet.enabled is true: canary or a wave number 1, 2, …' });
+  });
+
 export const configSchema = z
   .object({
     docker: z
@@ -180,6 +229,7 @@ export const configSchema = z
       .default({ concurrency: 1, keepBackups: 5, hookTimeoutMs: 60_000 }),
     metrics: metricsSchema.default(() => metricsSchema.parse({})),
     notify: notifySchema.default(() => notifySchema.parse({})),
+    fleet: fleetSchema.default(() => fleetSchema.parse({})),
   })
   .strict();
 
@@ -192,3 +242,4 @@ export type RegistryConfig = z.infer<typeof registrySchema>;
 export type ImagesConfig = z.infer<typeof imagesSchema>;
 export type MetricsConfig = z.infer<typeof metricsSchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;
+export type FleetConfig = z.infer<typeof fleetSchema>;

@@ -50,7 +50,8 @@ export interface Journal {
   close(): void;
 }
 
-interface MaintenanceRow {
+/** A `maintenances` row as SQLite stores it (the fleet outbox reads these too). */
+export interface MaintenanceRow {
   id: number;
   run_id: number;
   container: string;
@@ -75,7 +76,7 @@ interface StepRow {
   error: string | null;
 }
 
-interface RunRow {
+export interface RunRow {
   id: number;
   kind: RunKind;
   pid: number;

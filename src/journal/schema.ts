@@ -41,6 +41,36 @@ const MIGRATIONS: readonly string[] = [
      error          TEXT
    );
    CREATE INDEX steps_by_maintenance ON steps(maintenance_id, seq);`,
+  // The fleet outbox (src/fleet/outbox.ts): every change to a run or a maintenance leaves one
+  // pending row, written by trigger in the journal's own transaction, so nothing the fleet
+  // database should hear of can be missed. A newer change replaces the pending row (new seq);
+  // the publisher deletes a row by seq once the database has it. `fleet_journal` names this
+  // journal in the fleet, so a reinstalled host's new ids never collide with its old ones. What
+  // the journal held before this migration is queued too: a host that joins a fleet brings its past.
+  `CREATE TABLE fleet_journal (id TEXT NOT NULL);
+   INSERT INTO fleet_journal (id) VALUES (lower(hex(randomblob(16))));
+   CREATE TABLE fleet_outbox (
+     seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+     topic   TEXT NOT NULL CHECK (topic IN ('run', 'maintenance', 'sites')),
+     ref_id  INTEGER NOT NULL,
+     payload TEXT,
+     created TEXT NOT NULL
+   );
+   CREATE UNIQUE INDEX fleet_outbox_pending ON fleet_outbox(topic, ref_id);
+   INSERT INTO fleet_outbox (topic, ref_id, created) SELECT 'run', id, started FROM runs ORDER BY id;
+   INSERT INTO fleet_outbox (topic, ref_id, created) SELECT 'maintenance', id, started FROM maintenances ORDER BY id;
+   CREATE TRIGGER fleet_outbox_run_new AFTER INSERT ON runs BEGIN
+     INSERT OR REPLACE INTO fleet_outbox (topic, ref_id, created) VALUES ('run', NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+   END;
+   CREATE TRIGGER fleet_outbox_run_changed AFTER UPDATE ON runs BEGIN
+     INSERT OR REPLACE INTO fleet_outbox (topic, ref_id, created) VALUES ('run', NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+   END;
+   CREATE TRIGGER fleet_outbox_maintenance_new AFTER INSERT ON maintenances BEGIN
+     INSERT OR REPLACE INTO fleet_outbox (topic, ref_id, created) VALUES ('maintenance', NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+   END;
+   CREATE TRIGGER fleet_outbox_maintenance_changed AFTER UPDATE ON maintenances BEGIN
+     INSERT OR REPLACE INTO fleet_outbox (topic, ref_id, created) VALUES ('maintenance', NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+   END;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,11 +5,12 @@
  * maintain the containers one at a time (or `concurrency` at a time), each with its report.
  * A failing container is recorded and the pass goes on.
  */
+import type { JsonValue } from '../journal/types.js';
 import { siteIdOf } from '../proxy/sites.js';
 import type { UpdateCheck } from '../registry/check.js';
 import type { Discovery, Site } from '../site/discover.js';
 import { selectSites } from '../site/select.js';
-import { maintainContainer, recoverUnfinished, type PipelineDeps, type ProgressEvent } from './pipeline.js';
+import { maintainContainer, recoverUnfinished, type Candidate, type PipelineDeps, type ProgressEvent } from './pipeline.js';
 import { passOk, reportWithoutSteps, siteReportHead, type ContainerReport, type PassReport } from './report.js';
 
 /** The host as a pass sees it; real-world.ts binds it to Docker, the registry and the proxy. */
@@ -21,6 +22,15 @@ export interface PassHost {
   checkUpdates(sites: Site[]): Promise<UpdateCheck[]>;
   /** Runs a label hook command inside the container; rejects when it fails. */
   runHook(container: string, command: string): Promise<void>;
+  /** Set when the host is part of a fleet (fleet/): asked before each maintenance. */
+  fleet?: FleetGate;
+}
+
+export type FleetVerdict = { admit: true } | { admit: false; reason: string };
+
+/** Whether the fleet's rollout lets this site take its candidate now. Never throws: an unanswerable question is a skip. */
+export interface FleetGate {
+  admit(site: Site, candidate: Candidate): Promise<FleetVerdict>;
 }
 
 export interface PassOptions {
@@ -74,6 +84,8 @@ async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, si
   if (check.status === 'error' || !check.candidate) return base('failed', `update check failed: ${check.reason}`);
   const stop = opts.stopReason?.();
   if (stop) return base('skipped', `not started: ${stop}`);
+  const fleet = await host.fleet?.admit(site, check.candidate);
+  if (fleet && !fleet.admit) return journaledSkip(deps, runId, base('skipped', fleet.reason));
   if (site.hooks.preUpdate) {
     try {
       await host.runHook(site.name, site.hooks.preUpdate);
@@ -85,6 +97,14 @@ async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, si
   if (report.result === 'updated' && site.hooks.postUpdate) {
     await host.runHook(site.name, site.hooks.postUpdate).catch((err: Error) => report.notes.push(`post-update hook failed: ${err.message}`));
   }
+  return report;
+}
+
+/** A skip the fleet decided is kept in the journal, so `refit history` and the fleet see it with its reason. */
+function journaledSkip(deps: PipelineDeps, runId: number, report: ContainerReport): ContainerReport {
+  const { container, project, service, from, to } = report;
+  const id = deps.journal.beginMaintenance(runId, { container, project, service, imageBefore: from.reference, imageAfter: to?.reference });
+  deps.journal.finishMaintenance(id, { status: 'skipped', reason: report.reason, report: report as unknown as JsonValue });
   return report;
 }
 

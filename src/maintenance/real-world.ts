@@ -12,6 +12,7 @@ import { detectCompose, flavorOf, type ComposeCli } from '../compose/cli.js';
 import { recreateService } from '../compose/service.js';
 import { removeShadow, shadowRef, startShadow } from '../compose/shadow.js';
 import { endpointOf, execInContainer, tagImage } from '../docker/ops.js';
+import { openFleet } from '../fleet/fleet.js';
 import { checkHealth, checkThroughProxy } from '../health/check.js';
 import { openJournal, type Journal } from '../journal/journal.js';
 import { acquireHostLock, type Lock } from '../journal/lock.js';
@@ -54,6 +55,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
   const logger = createLogger({ daemon: opts.daemon });
   const progress = !ctx.json && process.stderr.isTTY && !opts.daemon ? createProgress(process.stderr, { logger }) : null;
   const notifier: Notifier = createNotifier({ ...config.notify, logger });
+  const fleet = config.fleet.enabled ? openFleet({ config: config.fleet, journalFile: journal.file, logger, notifier }) : null;
   // Each project is driven by the Compose flavor that started it (v1 and v2 name containers differently).
   const clis = new Map<string, Promise<ComposeCli>>();
   const cliFor = (c: Site['compose']) => {
@@ -146,13 +148,17 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     runHook: async (container, command) => {
       await execInContainer(engine, container, command, config.maintenance.hookTimeoutMs);
     },
+    ...(fleet ? { fleet: fleet.gate } : {}),
     async announce(report) {
+      fleet?.passFinished(report);
       for (const incident of incidents(report, hostname())) notifier.incident(incident);
       if (report.kind !== 'dry-run') notifier.pass(passSummary(report, hostname()));
       await notifier.flush(config.notify.deadlineMs);
     },
     async close() {
       progress?.stop();
+      await fleet?.close();
+      await notifier.flush(config.notify.deadlineMs);
       journal.close();
       lock?.release();
     },

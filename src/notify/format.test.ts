@@ -83,3 +83,17 @@ describe('slackBody', () => {
     expect(body('json', { kind: 'incident', incident })).toEqual(jsonBody({ kind: 'incident', incident }));
   });
 });
+
+describe('hold notifications', () => {
+  const hold = { host: 'web-1', at: '2026-11-01T03:05:00.000Z', repository: 'reg.example/web', digest: `sha256:${'a'.repeat(64)}`, auto: true, by: 'web-1', reason: 'failure rate 100% (1 of 1 report) is over fleet.thresholds.maxFailureRate 10%' };
+
+  it('say which image is held everywhere, by whom and why', () => {
+    expect(jsonBody({ kind: 'hold', hold })).toEqual({
+      event: 'hold',
+      text: 'refit fleet: reg.example/web@sha256:aaaaaaaaaaaa… held automatically (seen on web-1): failure rate 100% (1 of 1 report) is over fleet.thresholds.maxFailureRate 10%',
+      ...hold,
+    });
+    expect(slackBody({ kind: 'hold', hold: { ...hold, auto: false, by: 'alice@web-1', digest: null, reason: 'checking' } }).text).toBe('refit fleet: reg.example/web (every digest) held by alice@web-1 (seen on web-1): checking');
+  });
+});
+

@@ -4,7 +4,7 @@
  * Slack-compatible hooks (Slack, Mattermost, Rocket.Chat incoming webhooks) get `{ text, blocks }`
  * where `text` alone is a complete message for clients that ignore blocks. Pure.
  */
-import { isProblem, type ContainerIncident, type ContainerOutcome, type ContainerResult, type NotifyEvent, type PassSummary } from './types.js';
+import { isProblem, type ContainerIncident, type ContainerOutcome, type ContainerResult, type HoldNotice, type NotifyEvent, type PassSummary } from './types.js';
 
 export type HookKind = 'json' | 'slack';
 
@@ -18,6 +18,7 @@ export function body(kind: HookKind, event: NotifyEvent): unknown {
 }
 
 export function jsonBody(event: NotifyEvent): unknown {
+  if (event.kind === 'hold') return { event: 'hold', text: holdLine(event.hold), ...event.hold };
   return event.kind === 'pass'
     ? { event: 'pass', text: passHeadline(event.summary), ...event.summary }
     : { event: 'incident', text: incidentLine(event.incident), ...event.incident };
@@ -29,6 +30,7 @@ export interface SlackMessage {
 }
 
 export function slackBody(event: NotifyEvent): SlackMessage {
+  if (event.kind === 'hold') return { text: holdLine(event.hold), blocks: [section(`*${holdLine(event.hold)}*\n${event.hold.at}`)] };
   if (event.kind === 'incident') {
     const i = event.incident;
     const text = incidentLine(i);
@@ -60,6 +62,12 @@ export function passHeadline(s: PassSummary): string {
 export function incidentLine(i: ContainerIncident): string {
   const what = i.result === 'rolled-back' ? 'rolled back' : 'failed and needs an operator';
   return `refit on ${i.host}: ${i.container} ${what}${i.step ? ` at ${i.step}` : ''}: ${i.reason}`;
+}
+
+/** e.g. `refit fleet: reg.example/web@sha256:1a2b… held automatically (seen on web-3): failure rate 100% …` */
+export function holdLine(h: HoldNotice): string {
+  const image = h.digest ? `${h.repository}@${h.digest.slice(0, 19)}…` : `${h.repository} (every digest)`;
+  return `refit fleet: ${image} held ${h.auto ? 'automatically' : `by ${h.by}`} (seen on ${h.host}): ${h.reason}`;
 }
 
 export function countResults(results: readonly ContainerOutcome[]): Record<ContainerResult, number> {

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { body, type HookKind } from './format.js';
 import { deliver, type Delivery } from './deliver.js';
-import { isProblem, type ContainerIncident, type NotifyEvent, type PassSummary } from './types.js';
+import { isProblem, type ContainerIncident, type HoldNotice, type NotifyEvent, type PassSummary } from './types.js';
 
 /** Which pass summaries a hook receives; incidents go to every hook. */
 export type PassFilter = 'all' | 'changes' | 'problems';
@@ -38,11 +38,13 @@ export interface FlushResult {
 export interface Notifier {
   pass(summary: PassSummary): void;
   incident(incident: ContainerIncident): void;
+  /** A fleet rollout held: goes to every hook, like an incident. */
+  hold(notice: HoldNotice): void;
   flush(timeoutMs: number): Promise<FlushResult>;
 }
 
 export function wants(filter: PassFilter, event: NotifyEvent): boolean {
-  if (event.kind === 'incident' || filter === 'all') return true;
+  if (event.kind !== 'pass' || filter === 'all') return true;
   const results = event.summary.results.map((r) => r.result);
   return filter === 'problems' ? results.some(isProblem) : results.some((r) => r !== 'current' && r !== 'skipped');
 }
@@ -80,6 +82,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   return {
     pass: (summary) => send({ kind: 'pass', summary }),
     incident: (incident) => send({ kind: 'incident', incident }),
+    hold: (hold) => send({ kind: 'hold', hold }),
     async flush(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'timeout')));

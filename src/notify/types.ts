@@ -43,7 +43,21 @@ export interface ContainerIncident {
   reason: string;
 }
 
-export type NotifyEvent = { kind: 'pass'; summary: PassSummary } | { kind: 'incident'; incident: ContainerIncident };
+/** A rollout stopped everywhere (docs/fleet.md): an image held by an operator, or by itself when its failure rate went over the threshold. */
+export interface HoldNotice {
+  /** The host that saw it happen (the one whose report tipped the rate, or where the operator ran `refit fleet hold`). */
+  host: string;
+  /** ISO 8601. */
+  at: string;
+  repository: string;
+  /** null: every digest of the repository. */
+  digest: string | null;
+  auto: boolean;
+  by: string;
+  reason: string;
+}
+
+export type NotifyEvent = { kind: 'pass'; summary: PassSummary } | { kind: 'incident'; incident: ContainerIncident } | { kind: 'hold'; hold: HoldNotice };
 
 /** A pass with a rolled-back or failed container is a problem pass: the CLI exits 1 for it. */
 export function isProblem(result: ContainerResult): boolean {

@@ -79,4 +79,12 @@ describe('journal status', () => {
     ]);
     expect(renderJournalStatus(journalStatus([], [], null))).toEqual(['no run in the journal yet']);
   });
+
+  it('lists the sites the newest run skipped with a journaled reason (the fleet\'s rollout rules)', () => {
+    const skipped = (id: number, runId: number, container: string): MaintenanceLog => ({ ...inProgress(id, runId, container, false), status: 'skipped', reason: 'fleet: soaking: …' });
+    const s = journalStatus([run(2, 200, true), run(1, 100, true)], [], null, [skipped(5, 2, 'blog'), skipped(3, 1, 'old')]);
+    expect(s.skipped).toEqual([{ runId: 2, container: 'blog', imageAfter: 'web:1.1.0', reason: 'fleet: soaking: …' }]);
+    expect(renderJournalStatus(s).slice(-2)).toEqual(['skipped in run #2:', '  blog (web:1.1.0): fleet: soaking: …']);
+  });
 });
+

@@ -42,15 +42,17 @@ export interface JournalStatus {
   current: MaintenanceInProgress[];
   /** Left in progress by a process that is gone: `refit recover` finishes or rolls them back. */
   unfinished: MaintenanceInProgress[];
+  /** The sites the newest run skipped with a reason it journaled (the fleet's rollout rules), and why. */
+  skipped: { runId: number; container: string; imageAfter: string | null; reason: string }[];
 }
 
-export const NO_JOURNAL: JournalStatus = { runs: [], current: [], unfinished: [] };
+export const NO_JOURNAL: JournalStatus = { runs: [], current: [], unfinished: [], skipped: [] };
 
 /**
  * `lockHolderPid` is the pid of the live process holding the host lock (null: nobody). A run
  * is running only while its own process holds the lock; one not finished otherwise died.
  */
-export function journalStatus(runs: RunSummary[], inProgress: MaintenanceLog[], lockHolderPid: number | null): JournalStatus {
+export function journalStatus(runs: RunSummary[], inProgress: MaintenanceLog[], lockHolderPid: number | null, recent: MaintenanceLog[] = []): JournalStatus {
   const isRunning = (r: RunSummary) => r.finished === null && r.pid === lockHolderPid;
   const running = new Set(runs.filter(isRunning).map((r) => r.id));
   const view = inProgress.map(inProgressOf);
@@ -66,6 +68,9 @@ export function journalStatus(runs: RunSummary[], inProgress: MaintenanceLog[], 
     })),
     current: view.filter((m) => running.has(m.runId)),
     unfinished: view.filter((m) => !running.has(m.runId)),
+    skipped: recent
+      .filter((m) => m.runId === runs[0]?.id && m.status === 'skipped')
+      .map((m) => ({ runId: m.runId, container: m.container, imageAfter: m.imageAfter, reason: m.reason ?? '' })),
   };
 }
 
@@ -99,6 +104,7 @@ export function renderJournalStatus(s: JournalStatus): string[] {
       ...s.runs.map((r) => [`#${r.id}`, r.kind, utcTime(r.started), r.finished ? utcTime(r.finished) : '-', r.result, countsText(r.counts)]),
     ]).map((l) => `  ${l}`),
   );
+  if (s.skipped.length) lines.push(`skipped in run #${s.skipped[0]!.runId}:`, ...s.skipped.map((m) => `  ${m.container}${m.imageAfter ? ` (${m.imageAfter})` : ''}: ${m.reason}`));
   return lines;
 }
 

@@ -1,8 +1,9 @@
 /**
- * Host tests need the real things: a Docker Engine, Compose v1 and v2. In CI nothing is
+ * Host tests need the real things: a Docker Engine, Compose v1 and v2, PostgreSQL. In CI nothing is
  * skipped: a missing dependency fails the whole run here, loudly, before any test starts.
  */
 import { execFileSync } from 'node:child_process';
+import { postgresBin } from './postgres.js';
 
 function need(what: string, cmd: string, args: string[], fix: string): void {
   try {
@@ -22,4 +23,5 @@ export default function setup(): void {
   need('the Docker registry', 'docker-registry', ['--version'], fix);
   need('openssl', 'openssl', ['version'], fix);
   need('git', 'git', ['--version'], fix);
+  need('PostgreSQL (initdb, pg_ctl)', 'runuser', ['-u', 'postgres', '--', postgresBin('initdb'), '--version'], fix);
 }

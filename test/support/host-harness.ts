@@ -57,10 +57,23 @@ export interface Harness {
   /** `broken` and `dead` only with `app: 'php'`. */
   ref(repo: Repo, version: Version): string;
   site(flavor: ComposeFlavor, opts?: { repo?: Repo; vhost?: string; labels?: Record<string, string> }): Promise<TestSite>;
+  /**
+   * Another refit "host" on this machine (fleet tests): this harness's refit.yml with its own
+   * state dir, proxy run dir and ports, the same registry, plus `extra` config lines (e.g. a
+   * `fleet:` section).
+   */
+  host(name: string, extra?: string[]): Promise<RefitHost>;
   /** Names of containers still around that a maintenance started (shadows). */
   shadows(): string[];
   scratchLeft(): string[];
   stop(): Promise<void>;
+}
+
+export interface RefitHost {
+  name: string;
+  env: { REFIT_CONFIG: string };
+  stateDir: string;
+  httpPort: number;
 }
 
 export interface TestSite extends TestProject {
@@ -160,6 +173,7 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
   const configFile = join(dir, 'refit.yml');
   writeFileSync(configFile, configText);
   let sites = 0;
+  const hostConfigs: string[] = [];
 
   return {
     registry,
@@ -207,6 +221,18 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
       await project.up();
       return { ...project, repo, vhost, composeText, confDir: join(project.dir, 'conf'), container: project.containerName('web') };
     },
+    async host(name, extra = []) {
+      const root = join(dir, 'hosts', name);
+      const ports = { httpPort: await freePort(), httpsPort: await freePort() };
+      const text = `${configText
+        .replaceAll(`${dir}/`, `${root}/`)
+        .replace(/\bhttpPort: \d+/, `httpPort: ${ports.httpPort}`)
+        .replace(/\bhttpsPort: \d+/, `httpsPort: ${ports.httpsPort}`)}${extra.join('\n')}\n`;
+      mkdirSync(root, { recursive: true });
+      writeFileSync(join(root, 'refit.yml'), text);
+      hostConfigs.push(text);
+      return { name, env: { REFIT_CONFIG: join(root, 'refit.yml') }, stateDir: join(root, 'state'), httpPort: ports.httpPort };
+    },
     shadows: () => execFileSync('docker', ['ps', '-a', '--filter', 'label=refit.shadow-of', '--filter', `label=refit.test.suite=${suite}`, '--format', '{{.Names}}']).toString().split('\n').filter(Boolean),
     scratchLeft: () => {
       try {
@@ -216,6 +242,7 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
       }
     },
     async stop() {
+      for (const text of hostConfigs) await createProxy(parseConfigText(text).proxy).stop();
       await createProxy(parseConfigText(configText).proxy).stop();
       await registry.stop();
       sweepLeftovers(suite);

@@ -15,6 +15,10 @@ function read<T>(stateDir: string, fn: (db: Database.Database) => T, fallback: T
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     return fn(db);
+  } catch (err) {
+    // A journal refit has just created and not migrated yet.
+    if (/no such table/.test((err as Error).message)) return fallback;
+    throw err;
   } finally {
     db.close();
   }

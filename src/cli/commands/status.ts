@@ -8,6 +8,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { fleetMembership, renderFleetMembership } from '../../fleet/membership.js';
+import { openOutbox } from '../../fleet/outbox.js';
 import { openJournal } from '../../journal/journal.js';
 import { liveHolder } from '../../journal/lock.js';
 import { journalStatus, NO_JOURNAL, renderJournalStatus, type JournalStatus } from '../../report/journal-status.js';
@@ -25,20 +27,25 @@ export function statusCommand(): Command {
     .action(async (_opts, cmd: Command) => {
       const ctx = contextOf(cmd);
       const found = await discoverSites(ctx.engine(), ctx.config.images, ctx.config.health.path);
-      const journal = readJournalStatus(ctx.config.stateDir);
+      const { journal, queued } = readJournalStatus(ctx.config.stateDir);
+      const fleet = fleetMembership(ctx.config.fleet, queued);
       if (journal.unfinished.length) process.exitCode = 1;
-      if (ctx.json) printJson({ ...found, ...journal });
-      else printLines([...renderStatus(found), ...renderJournalStatus(journal)]);
+      if (ctx.json) printJson({ ...found, ...journal, fleet });
+      else printLines([...renderStatus(found), ...renderJournalStatus(journal), ...(fleet ? [renderFleetMembership(fleet)] : [])]);
     });
 }
 
 /** Reads without creating: a host where refit never ran has no journal, and status must not make one. */
-function readJournalStatus(stateDir: string): JournalStatus {
-  if (!existsSync(join(stateDir, 'journal.db'))) return NO_JOURNAL;
+function readJournalStatus(stateDir: string): { journal: JournalStatus; queued: number } {
+  if (!existsSync(join(stateDir, 'journal.db'))) return { journal: NO_JOURNAL, queued: 0 };
   const journal = openJournal(stateDir);
+  const outbox = openOutbox(journal.file);
   try {
-    return journalStatus(journal.lastRuns(RUNS_SHOWN), journal.unfinished(), liveHolder(stateDir)?.pid ?? null);
+    const runs = journal.lastRuns(RUNS_SHOWN);
+    const recent = runs[0] ? journal.history({ since: runs[0].started, limit: 1000 }) : [];
+    return { journal: journalStatus(runs, journal.unfinished(), liveHolder(stateDir)?.pid ?? null, recent), queued: outbox.size() };
   } finally {
+    outbox.close();
     journal.close();
   }
 }
