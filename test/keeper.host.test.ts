@@ -75,28 +75,39 @@ describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving betw
     await h?.stop();
   });
 
+  /** Resolves once the daemon's log says `what` (bounded). */
+  const logged = async (what: RegExp) => {
+    for (let i = 0; i < BOUND_MS / 100 && !what.test(log); i++) await sleep(100);
+    expect(log).toMatch(what);
+  };
+
   it('brings the proxy up at start and serves the site', async () => {
     await servedAgain(h, site);
-    expect(log).toMatch(new RegExp(`${proxy} serving \\d+ site`));
+    await logged(new RegExp(`${proxy} serving \\d+ site`));
   });
 
   it("serves a site again after the customer's own docker compose up -d recreated its container", async () => {
-    const before = containerIp(site.container, `${site.project}_front`);
+    const before = execFileSync('docker', ['inspect', '-f', '{{.Id}}', site.container]).toString().trim();
     await runCompose(site.cli, site, ['up', '-d', '--force-recreate']);
-    const after = containerIp(site.container, `${site.project}_front`);
-    expect(after).not.toBe(before);
-    await servedAgain(h, site, after);
+    expect(execFileSync('docker', ['inspect', '-f', '{{.Id}}', site.container]).toString().trim()).not.toBe(before);
+    await servedAgain(h, site, containerIp(site.container, `${site.project}_front`));
   });
 
   it('follows a container moved to another address on its network', async () => {
     const net = `${site.project}_front`;
     const old = containerIp(site.container, net);
-    // Off its network and back: the Engine hands out addresses in turn, so it comes back on a new one.
+    // Off its network; another container takes the free address (the Engine hands out the lowest); back on, it gets a new one.
     execFileSync('docker', ['network', 'disconnect', net, site.container]);
-    execFileSync('docker', ['network', 'connect', net, site.container]);
-    const moved = containerIp(site.container, net);
-    expect(moved).not.toBe(old);
-    await servedAgain(h, site, moved);
+    const squatter = `${site.container}-squatter`;
+    execFileSync('docker', ['run', '-d', '--name', squatter, '--network', net, '--label', `refit.test.suite=${suiteName(`keeper-${proxy}`)}`, '--entrypoint', '/bin/sleep', h.ref('web', '1.0.0'), '600'], { stdio: 'ignore' });
+    try {
+      execFileSync('docker', ['network', 'connect', net, site.container]);
+      const moved = containerIp(site.container, net);
+      expect(moved).not.toBe(old);
+      await servedAgain(h, site, moved);
+    } finally {
+      execFileSync('docker', ['rm', '-f', squatter], { stdio: 'ignore' });
+    }
   });
 
   it('starts a proxy killed with SIGKILL again, and serves', async () => {
@@ -104,7 +115,7 @@ describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving betw
     process.kill(pid, 'SIGKILL');
     await servedAgain(h, site);
     expect(proxyMasterPid(h)).not.toBe(pid);
-    expect(log).toMatch(/proxy was not running: started it again from its state/);
+    await logged(/proxy was not running: started it again from its state/);
   });
 
   it('lets refit proxy sync run while the daemon runs', async () => {

@@ -85,9 +85,9 @@ describe.each(['haproxy', 'nginx'] as const)('maintenances through %s under keep
   });
 
   it.each([
-    ['before the commit point (the original drained, the shadow serving)', 'drain-original:done', 'old'],
-    ['after the commit point (the new original proven)', 'original-health:done', 'new'],
-  ] as const)('refit SIGKILLed %s, then refit recover: 0 failed requests, the %s version served, whole', async (_when, point, as) => {
+    ['before the commit point (the original drained, the shadow serving)', 'old', 'drain-original:done'],
+    ['after the commit point (the new original proven)', 'new', 'original-health:done'],
+  ] as const)('refit SIGKILLed %s, then refit recover: 0 failed requests, the %s version served, whole', async (_when, as, point) => {
     const s = await site();
     await refitAsync(['proxy', 'sync'], h.env);
     const load = await underLoad(h, s, async () => {

@@ -1,56 +1,57 @@
 /**
- * Zero-downtime bench: N sites of the realistic fixture app (nginx + php-fpm) behind HAProxy,
- * then behind nginx, each site under a constant keep-alive load from its own `wrk`
- * (test/support/wrk.ts), and one update of every site during the load, done two ways:
- *  - `refit`: one `refit run` pass (shadow, health check, drain, recreate, check, back);
+ * Zero-downtime bench: sites of the realistic fixture app (nginx + php-fpm) behind HAProxy,
+ * then behind nginx, each site under constant kept-alive loads from `wrk` over HTTP (GETs and
+ * POSTs) and HTTPS at once (test/support/wrk.ts), through every way a maintenance can end,
+ * each scenario repeated `--repeat` times on fresh sites:
+ *  - `update`: one `refit run` pass updates every site;
+ *  - `unhealthy`: the new image fails its health check: refit rolls back;
+ *  - `dead`: the new image cannot start: refit rolls back;
+ *  - `kill`: refit SIGKILLed with the original drained and the shadow serving, then `refit
+ *    recover` (rolls back);
  *  - `baseline`: what image updaters do today, one site after the other: the new tag in the
  *    compose file, `docker compose up -d` (recreate in place, no shadow, no drain), then
- *    `refit proxy sync` at once so the proxy follows the new container's address (as
- *    docker-gen or Traefik do from Docker events; without it the baseline would never recover).
- * Every request is accounted for per site: 2xx, other statuses, requests that got no answer,
- * failed connects, timeouts; plus latency and the longest stretch without a successful
- * response. Bounded: each load stops after the update (wrk's own bounds behind it), each
- * command has a timeout. Writes bench/results/zero-downtime.json (see README.md).
+ *    `refit proxy sync` at once so the proxy follows the new container's address (generous to
+ *    the baseline: without the sync its sites would never come back).
+ * Every request is accounted for per site (see README.md). Bounded: each load stops after its
+ * scenario (wrk's own bounds behind it), each command has a timeout. Writes
+ * bench/results/zero-downtime.json.
  *
- *   npm run build && npx tsx bench/zero-downtime/run.ts [--proxies haproxy,nginx] [--modes refit,baseline] [--sites 3] [--connections 4] [--delay-ms 10] [--close]
+ *   npm run build && npx tsx bench/zero-downtime/run.ts [--proxies haproxy,nginx] [--scenarios update,unhealthy,dead,kill,baseline] [--repeat 5] [--sites 2]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { PassReport } from '../../src/maintenance/report.js';
-import { REPO_ROOT, refit } from '../../test/support/refit-cli.js';
-import { appServesLine } from '../../test/support/app-image.js';
+import { runCompose } from '../../src/compose/cli.js';
+import { startHarness, type Harness, type Repo, type TestSite } from '../../test/support/host-harness.js';
+import { REPO_ROOT, refitAsync } from '../../test/support/refit-cli.js';
+import { suiteName } from '../../test/support/suite.js';
 import { startWrk, type RunningWrk, type WrkResult } from '../../test/support/wrk.js';
-import { startImages, startRunSetup, SUITE, type Images, type ProxyType, type RunSetup } from './platform.js';
+
+const SCENARIOS = ['update', 'unhealthy', 'dead', 'kill', 'baseline'] as const;
+type Scenario = (typeof SCENARIOS)[number];
 
 const { values: opts } = parseArgs({
   options: {
     proxies: { type: 'string', default: 'haproxy,nginx' },
-    modes: { type: 'string', default: 'refit,baseline' },
-    sites: { type: 'string', default: '3' },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    repeat: { type: 'string', default: '5' },
+    sites: { type: 'string', default: '2' },
     connections: { type: 'string', default: '4' },
-    'delay-ms': { type: 'string', default: '10' },
-    'settle-s': { type: 'string', default: '5' },
-    close: { type: 'boolean', default: false },
+    'settle-s': { type: 'string', default: '3' },
     out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results', 'zero-downtime.json') },
   },
 });
 const SETTLE_MS = Number(opts['settle-s']) * 1000;
 const COMMAND_TIMEOUT_MS = 300_000;
 
-type Mode = 'refit' | 'baseline';
+const REPO: Record<Scenario, Repo> = { update: 'web', unhealthy: 'bad', dead: 'dead', kill: 'web', baseline: 'web' };
+/** What each site must serve afterwards. */
+const ENDS_ON: Record<Scenario, '1.0.0' | '1.1.0'> = { update: '1.1.0', unhealthy: '1.0.0', dead: '1.0.0', kill: '1.0.0', baseline: '1.1.0' };
 
-interface Maintenance {
-  startedAt: number;
-  finishedAt: number;
-  perSite: { container: string; result: string; ms: number }[];
-}
-
-/** GET / through the proxy by Host: the first line of the body (which version answers). */
 function firstLine(port: number, host: string): Promise<string> {
   return new Promise((resolve) => {
     request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false, timeout: 5000 }, (res) => {
@@ -63,118 +64,152 @@ function firstLine(port: number, host: string): Promise<string> {
   });
 }
 
-function sync(setup: RunSetup): void {
-  const r = refit(['proxy', 'sync'], setup.env, COMMAND_TIMEOUT_MS);
-  if (r.code !== 0) throw new Error(`refit proxy sync failed (${r.code}): ${r.stderr || r.stdout}`);
+async function must(args: string[], h: Harness, expectCode: number, env: Record<string, string> = {}): Promise<string> {
+  const r = await refitAsync(args, { ...h.env, ...env }, COMMAND_TIMEOUT_MS);
+  if (r.code !== expectCode) throw new Error(`refit ${args.join(' ')} exited with ${r.code}, not ${expectCode}: ${r.stderr || r.stdout}`);
+  return r.stdout;
 }
 
-function refitPass(setup: RunSetup): Maintenance {
-  const startedAt = Date.now();
-  const r = refit(['run', '--json', ...setup.sites.flatMap((s) => ['--container', s.container])], setup.env, COMMAND_TIMEOUT_MS);
-  const finishedAt = Date.now();
-  if (r.code !== 0) throw new Error(`refit run exited with ${r.code}: ${r.stderr || r.stdout}`);
-  const report = r.json<PassReport>();
-  return { startedAt, finishedAt, perSite: report.containers.map((c) => ({ container: c.container, result: c.result, ms: c.durationMs })) };
-}
-
-async function baselinePass(setup: RunSetup, images: Images): Promise<Maintenance> {
-  const startedAt = Date.now();
-  const perSite: Maintenance['perSite'] = [];
-  for (const site of setup.sites) {
+/** The scenario itself; resolves with per-site durations where refit reports them. */
+async function play(scenario: Scenario, h: Harness, sites: TestSite[]): Promise<{ container: string; ms: number }[]> {
+  const containers = sites.flatMap((s) => ['--container', s.container]);
+  const timed = async (fn: () => Promise<unknown>) => {
     const t0 = Date.now();
-    await site.recreateInPlace(images.ref('1.1.0'));
-    sync(setup);
-    perSite.push({ container: site.container, result: 'recreated', ms: Date.now() - t0 });
+    await fn();
+    return Date.now() - t0;
+  };
+  switch (scenario) {
+    case 'update':
+    case 'unhealthy':
+    case 'dead': {
+      const out = await must(['run', '--json', ...containers], h, scenario === 'update' ? 0 : 1);
+      return (JSON.parse(out) as { containers: { container: string; durationMs: number }[] }).containers.map((c) => ({ container: c.container, ms: c.durationMs }));
+    }
+    case 'kill': {
+      const per: { container: string; ms: number }[] = [];
+      for (const s of sites) {
+        per.push({
+          container: s.container,
+          ms: await timed(async () => {
+            await must(['run', '--container', s.container], h, 137, { REFIT_FAULT: 'kill:drain-original:done' });
+            await must(['recover'], h, 0);
+          }),
+        });
+      }
+      return per;
+    }
+    case 'baseline': {
+      const per: { container: string; ms: number }[] = [];
+      for (const s of sites) {
+        per.push({
+          container: s.container,
+          ms: await timed(async () => {
+            const file = s.files[0]!;
+            writeFileSync(file, readFileSync(file, 'utf8').replace(h.ref('web', '1.0.0'), h.ref('web', '1.1.0')));
+            await runCompose(s.cli, s, ['up', '-d']);
+            await must(['proxy', 'sync'], h, 0);
+          }),
+        });
+      }
+      return per;
+    }
   }
-  return { startedAt, finishedAt: Date.now(), perSite };
 }
 
-/** Per site: every request's fate (see test/support/wrk.ts), latency, and the longest stretch without a 2xx. */
-function siteFigures(vhost: string, a: WrkResult, m: Maintenance) {
+function figures(r: WrkResult, startedAt: number) {
   return {
-    vhost,
-    requests: a.sent,
-    ok: a.ok,
-    failed: a.failed,
-    failures: { byStatus: a.byStatus, unanswered: a.unanswered, connect: a.errors.connect, timeout: a.errors.timeout },
-    socketErrors: a.errors,
-    latencyMs: a.latencyMs,
-    longestNoSuccessMs: a.longestNoSuccess.ms,
-    // Where that stretch began, relative to the start of the maintenance (negative: before it).
-    longestNoSuccessStartsAtMs: Math.round(a.longestNoSuccess.from - m.startedAt),
+    requests: r.sent,
+    ok: r.ok,
+    failed: r.failed,
+    failures: { byStatus: r.byStatus, unanswered: r.unanswered, connect: r.errors.connect, timeout: r.errors.timeout },
+    socketErrors: r.errors,
+    latencyMs: r.latencyMs,
+    longestNoSuccessMs: r.longestNoSuccess.ms,
+    longestNoSuccessStartsAtMs: Math.round(r.longestNoSuccess.from - startedAt),
   };
 }
 
-/** Runs `work` under the load, lets it settle, stops every wrk (also when `work` failed). */
-async function whileLoaded<T>(loads: RunningWrk[], work: () => Promise<T>) {
+async function oneRun(h: Harness, scenario: Scenario, siteCount: number) {
+  const sites: TestSite[] = [];
   try {
-    const value = await work();
+    for (let i = 0; i < siteCount; i++) sites.push(await h.site('v2', { repo: REPO[scenario] }));
+    await must(['proxy', 'sync'], h, 0);
+    const loads: { site: TestSite; http: RunningWrk; https: RunningWrk }[] = sites.map((s) => {
+      const common = { host: s.vhost, connections: Number(opts.connections), durationMs: 600_000, timeoutMs: 10_000 };
+      return { site: s, http: startWrk({ ...common, url: `http://127.0.0.1:${h.httpPort}`, post: { every: 5 } }), https: startWrk({ ...common, url: `https://127.0.0.1:${h.httpsPort}` }) };
+    });
+    await Promise.all(loads.flatMap((l) => [l.http.started, l.https.started]));
     await sleep(SETTLE_MS);
-    return { value, accounts: await Promise.all(loads.map((l) => l.stop())) };
-  } catch (err) {
-    await Promise.allSettled(loads.map((l) => l.stop()));
-    throw err;
-  }
-}
-
-async function oneRun(proxy: ProxyType, mode: Mode, images: Images) {
-  const setup = await startRunSetup({ proxy, sites: Number(opts.sites), images });
-  try {
-    sync(setup);
-    for (const s of setup.sites) {
-      const line = await firstLine(setup.httpPort, s.vhost);
-      if (line !== appServesLine('1.0.0')) throw new Error(`${s.vhost} does not serve 1.0.0 through ${proxy} before the run: ${line}`);
+    const startedAt = Date.now();
+    let perSite: { container: string; ms: number }[];
+    try {
+      perSite = await play(scenario, h, sites);
+      await sleep(SETTLE_MS);
+    } finally {
+      await Promise.allSettled(loads.flatMap((l) => [l.http.stop(), l.https.stop()]));
     }
-    const loads = setup.sites.map((s) =>
-      startWrk({ url: `http://127.0.0.1:${setup.httpPort}`, host: s.vhost, connections: Number(opts.connections), keepAlive: !opts.close, pauseMs: Number(opts['delay-ms']), durationMs: 600_000 }),
-    );
-    await Promise.all(loads.map((l) => l.started));
-    await sleep(SETTLE_MS);
-    process.stderr.write(`zero-downtime: ${proxy} ${mode}: updating ${setup.sites.length} sites under load\n`);
-    const { value: maintenance, accounts } = await whileLoaded(loads, () => (mode === 'refit' ? Promise.resolve(refitPass(setup)) : baselinePass(setup, images)));
-    const sites = setup.sites.map((s, i) => ({ ...siteFigures(s.vhost, accounts[i]!, maintenance), servesAfter: '' }));
-    for (const [i, s] of setup.sites.entries()) sites[i]!.servesAfter = await firstLine(setup.httpPort, s.vhost);
-    const sum = (f: (s: (typeof sites)[number]) => number) => sites.reduce((n, s) => n + f(s), 0);
-    return {
-      proxy,
-      mode,
-      maintenance: { ms: maintenance.finishedAt - maintenance.startedAt, perSite: maintenance.perSite },
-      loadMs: Math.round(Math.max(...accounts.map((a) => a.stoppedAt - a.startedAt))),
-      totals: { requests: sum((s) => s.requests), ok: sum((s) => s.ok), failed: sum((s) => s.failed), longestNoSuccessMs: Math.max(...sites.map((s) => s.longestNoSuccessMs)) },
-      sites,
-    };
+    const ms = Date.now() - startedAt - SETTLE_MS;
+    const out = [];
+    for (const l of loads) {
+      const [http, https] = [await l.http.result, await l.https.result];
+      out.push({ vhost: l.site.vhost, http: figures(http, startedAt), https: figures(https, startedAt), servesAfter: await firstLine(h.httpPort, l.site.vhost), expected: h.servesLine(ENDS_ON[scenario]) });
+    }
+    const failed = out.reduce((n, s) => n + s.http.failed + s.https.failed, 0);
+    const requests = out.reduce((n, s) => n + s.http.requests + s.https.requests, 0);
+    const wrongVersion = out.filter((s) => s.servesAfter !== s.expected).length;
+    return { scenario, ms, perSite, totals: { requests, failed, sitesOnWrongVersion: wrongVersion, longestNoSuccessMs: Math.max(...out.flatMap((s) => [s.http.longestNoSuccessMs, s.https.longestNoSuccessMs])) }, sites: out };
   } finally {
-    await setup.stop();
+    for (const s of sites) await s.down();
   }
 }
 
 async function main() {
-  const proxies = opts.proxies.split(',') as ProxyType[];
-  const modes = opts.modes.split(',') as Mode[];
+  const proxies = opts.proxies.split(',') as ('haproxy' | 'nginx')[];
+  const scenarios = opts.scenarios.split(',') as Scenario[];
   for (const p of proxies) if (p !== 'haproxy' && p !== 'nginx') throw new Error(`--proxies: ${p} is not haproxy or nginx`);
-  for (const m of modes) if (m !== 'refit' && m !== 'baseline') throw new Error(`--modes: ${m} is not refit or baseline`);
-  const dir = mkdtempSync(join(tmpdir(), `refit-${SUITE}-images-`));
-  const images = await startImages(dir);
-  const runs = [];
-  try {
-    for (const proxy of proxies) for (const mode of modes) runs.push(await oneRun(proxy, mode, images));
-  } finally {
-    await images.stop();
-    rmSync(dir, { recursive: true, force: true });
+  for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`--scenarios: ${s} is not one of ${SCENARIOS.join(', ')}`);
+  const runs: ({ proxy: string; repetition: number } & Awaited<ReturnType<typeof oneRun>>)[] = [];
+  for (const proxy of proxies) {
+    const h = await startHarness(suiteName(`zdbench-${proxy}`), { app: 'php', proxy, tls: true });
+    try {
+      for (const scenario of scenarios) {
+        for (let i = 1; i <= Number(opts.repeat); i++) {
+          process.stderr.write(`zero-downtime: ${proxy} ${scenario} ${i}/${opts.repeat}\n`);
+          const run = { proxy, repetition: i, ...(await oneRun(h, scenario, Number(opts.sites))) };
+          process.stderr.write(`  ${run.totals.requests} requests, ${run.totals.failed} failed, longest without a 2xx ${run.totals.longestNoSuccessMs} ms, ${run.totals.sitesOnWrongVersion} site(s) on the wrong version\n`);
+          runs.push(run);
+        }
+      }
+    } finally {
+      await h.stop();
+    }
   }
+  const summary = proxies.flatMap((proxy) =>
+    scenarios.map((scenario) => {
+      const mine = runs.filter((r) => r.proxy === proxy && r.scenario === scenario);
+      return {
+        proxy,
+        scenario,
+        runs: mine.length,
+        requests: mine.reduce((n, r) => n + r.totals.requests, 0),
+        failed: mine.reduce((n, r) => n + r.totals.failed, 0),
+        sitesOnWrongVersion: mine.reduce((n, r) => n + r.totals.sitesOnWrongVersion, 0),
+        longestNoSuccessMs: Math.max(...mine.map((r) => r.totals.longestNoSuccessMs)),
+      };
+    }),
+  );
   const result = {
     command: `npx tsx bench/zero-downtime/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
     node: process.version,
     date: new Date().toISOString(),
     host: { cores: cpus().length, loadAverage1m: Number(loadavg()[0]!.toFixed(2)), docker: execFileSync('docker', ['version', '-f', '{{.Server.Version}}']).toString().trim() },
-    load: { generator: `wrk -t1 (one per site), ${opts.close ? 'Connection: close' : 'keep-alive'}, test/support/wrk.lua`, app: 'nginx + php-fpm (test/support/app-image.ts)', connectionsPerSite: Number(opts.connections), pauseMsPerConnection: Number(opts['delay-ms']), settleMsBeforeAndAfter: SETTLE_MS },
+    load: { generator: 'per site: wrk -t1 over HTTP (keep-alive, every 5th request a POST) and wrk -t1 over HTTPS (keep-alive), test/support/wrk.lua', app: 'nginx + php-fpm (test/support/app-image.ts)', connectionsPerLoad: Number(opts.connections), settleMsBeforeAndAfter: SETTLE_MS, sitesPerRun: Number(opts.sites) },
+    summary,
     runs,
   };
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
-  for (const r of runs) {
-    process.stdout.write(`${r.proxy.padEnd(8)} ${r.mode.padEnd(9)} ${r.totals.requests} requests, ${r.totals.failed} failed, longest without a 2xx ${r.totals.longestNoSuccessMs} ms, maintenance ${r.maintenance.ms} ms\n`);
-  }
+  for (const s of summary) process.stdout.write(`${s.proxy.padEnd(8)} ${s.scenario.padEnd(10)} ${s.runs} runs, ${s.requests} requests, ${s.failed} failed, ${s.sitesOnWrongVersion} on the wrong version, longest without a 2xx ${s.longestNoSuccessMs} ms\n`);
   process.stdout.write(`wrote ${opts.out}\n`);
 }
 

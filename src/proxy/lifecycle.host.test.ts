@@ -21,7 +21,11 @@ const apps: Server[] = [];
 
 /** An app on loopback: answers `name` on GET, and echoes bytes back on an upgraded (WebSocket) connection. */
 async function app(name: string): Promise<Upstream> {
-  const server = createServer((_req, res) => res.end(`served by ${name}\n`));
+  // No custom health endpoint: `/` decides a health check.
+  const server = createServer((req, res) => {
+    res.statusCode = req.url === '/refit/health' ? 404 : 200;
+    res.end(`served by ${name}\n`);
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-App: ${name}\r\n\r\n`);

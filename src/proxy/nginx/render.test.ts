@@ -80,7 +80,7 @@ describe('the nginx router (sites, servers)', () => {
     expect(cfg).toMatch(/listen unix:\/run\/refit\/nginx\/router\/sock\/router\.sock;\n {4}server_name shop\.example \*\.shop\.example;\n {4}location \/ \{\n {6}set \$refit_site site_shop\.web;\n {6}set \$refit_target \$refit_site;/);
     expect(cfg).toContain('proxy_next_upstream error timeout;');
     expect(cfg).not.toContain('ip.web');
-    expect(cfg).toMatch(/listen unix:\S+ default_server;\n {4}return 503/);
+    expect(cfg).toMatch(/listen unix:\S+ default_server;\n {4}set \$refit_site "";\n {4}return 503/);
   });
 
   it('passes the edge\'s forwarded headers on unchanged and keeps upstream connections alive unless upgrading', () => {

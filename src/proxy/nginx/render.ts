@@ -132,6 +132,8 @@ export function renderRouter(i: NginxRenderInput): string {
     '',
     '  server {',
     `    listen ${sock} default_server;`,
+    // Declares $refit_site (set by each site's location) even when no site is routed yet.
+    '    set $refit_site "";',
     '    return 503 "refit: no site is configured for this host\\n";',
     '  }',
   ];
