@@ -65,6 +65,8 @@ export function startKeeper(d: KeeperDeps): Keeper {
     }
     running = (async () => {
       try {
+        // A dead proxy is started here too (an apply would do it silently): say so.
+        await revive();
         const report = await syncProxy(d);
         if (report.waiting.length) schedule(d.retryMs);
         resolveReady?.(report);
@@ -85,17 +87,18 @@ export function startKeeper(d: KeeperDeps): Keeper {
 
   d.watch(() => schedule(d.debounceMs), stopping.signal);
   const reconcile = setInterval(() => schedule(0), d.reconcileMs);
+  /** Starts the proxy again when its process is gone; true when it had to. */
+  async function revive(): Promise<boolean> {
+    const restarted = await d.proxy.revive();
+    if (restarted) d.log.warn(`the ${d.proxy.kind} proxy was not running: started it again from its state`);
+    return restarted;
+  }
   let supervising = false;
   const supervise = setInterval(() => {
     if (supervising) return;
     supervising = true;
-    d.proxy
-      .revive()
-      .then((restarted) => {
-        if (!restarted) return;
-        d.log.warn(`the ${d.proxy.kind} proxy was not running: started it again from its state`);
-        schedule(0);
-      })
+    revive()
+      .then((restarted) => restarted && schedule(0))
       .catch((err: unknown) => d.log.warn(`the ${d.proxy.kind} proxy is not running and did not start: ${oneLine(err)}`))
       .finally(() => (supervising = false));
   }, d.superviseMs);
