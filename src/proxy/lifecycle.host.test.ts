@@ -18,6 +18,8 @@ import { createProxy, type ProxyAdapter, type Upstream } from './adapter.js';
 
 let work: string;
 const apps: Server[] = [];
+/** Upgraded connections are the app's own: closing the server does not end them. */
+const tunnels = new Set<Socket>();
 
 /** An app on loopback: answers `name` on GET, and echoes bytes back on an upgraded (WebSocket) connection. */
 async function app(name: string): Promise<Upstream> {
@@ -27,6 +29,8 @@ async function app(name: string): Promise<Upstream> {
     res.end(`served by ${name}\n`);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    tunnels.add(socket);
+    socket.on('close', () => tunnels.delete(socket));
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-App: ${name}\r\n\r\n`);
     socket.on('data', (d) => socket.write(d));
@@ -86,6 +90,8 @@ beforeAll(() => {
   chmodSync(work, 0o755);
 });
 afterAll(async () => {
+  for (const t of tunnels) t.destroy();
+  for (const s of apps) s.closeAllConnections();
   await Promise.all(apps.map((s) => new Promise((r) => s.close(r))));
   rmSync(work, { recursive: true, force: true });
 });
