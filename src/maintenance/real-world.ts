@@ -7,18 +7,23 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import type { Logger } from 'pino';
 import type { CommandContext } from '../cli/context.js';
 import { detectCompose, flavorOf, type ComposeCli } from '../compose/cli.js';
 import { recreateService } from '../compose/service.js';
 import { removeShadow, shadowRef, startShadow } from '../compose/shadow.js';
+import type { RefitConfig } from '../config/schema.js';
+import type { Engine } from '../docker/engine.js';
 import { endpointOf, execInContainer, tagImage } from '../docker/ops.js';
 import { checkHealth } from '../health/check.js';
 import { openJournal, type Journal } from '../journal/journal.js';
 import { acquireHostLock, type Lock } from '../journal/lock.js';
 import { createLogger } from '../log/logger.js';
 import { createProgress, type Progress } from '../log/progress.js';
-import { extractImageConfig } from '../merge/extract.js';
+import { extractImageConfig, sweepExtractLeftovers } from '../merge/extract.js';
+import { treeFingerprint } from '../merge/fingerprint.js';
 import { mergeConfigTrees } from '../merge/merge.js';
+import { readTreeSafely } from '../merge/read-tree.js';
 import { snapshotTree } from '../merge/snapshot.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { createProxy } from '../proxy/adapter.js';
@@ -28,7 +33,7 @@ import { pullImage } from '../registry/pull.js';
 import { discoverSites, type Site } from '../site/discover.js';
 import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
 import { bumpImageTag, restoreComposeFiles, saveComposeFiles } from './compose-files.js';
-import { faultFrom } from './faults.js';
+import { faultsFrom } from './faults.js';
 import type { PassHost } from './pass.js';
 import type { PassReport } from './report.js';
 import type { World } from './world.js';
@@ -44,13 +49,39 @@ export interface Host extends PassHost {
 
 export async function openHost(ctx: CommandContext, opts: { command: string; lock: boolean; daemon?: boolean }): Promise<Host> {
   const { config } = ctx;
-  const fault = faultFrom(process.env.REFIT_FAULT);
+  const faults = faultsFrom(process.env.REFIT_FAULT);
   const engine = ctx.engine();
   const lock: Lock | null = opts.lock ? acquireHostLock(config.stateDir, { command: opts.command }) : null;
   const journal = openJournal(config.stateDir);
   const logger = createLogger({ daemon: opts.daemon });
   const progress = !ctx.json && process.stderr.isTTY && !opts.daemon ? createProgress(process.stderr, { logger }) : null;
   const notifier: Notifier = createNotifier({ ...config.notify, logger });
+  const world = realWorld(config, engine, logger);
+
+  return {
+    journal,
+    progress,
+    deps: { world, journal, stateDir: config.stateDir, keepBackups: config.maintenance.keepBackups, faults },
+    discover: () => discoverSites(engine, config.images, config.health.path),
+    checkUpdates: (sites) => checkUpdates(sites, { engine, config: config.registry }),
+    runHook: async (container, command) => {
+      await execInContainer(engine, container, command, config.maintenance.hookTimeoutMs);
+    },
+    async announce(report) {
+      for (const incident of incidents(report, hostname())) notifier.incident(incident);
+      if (report.kind !== 'dry-run') notifier.pass(passSummary(report, hostname()));
+      await notifier.flush(config.notify.deadlineMs);
+    },
+    async close() {
+      progress?.stop();
+      journal.close();
+      lock?.release();
+    },
+  };
+}
+
+/** The World on this host: the Docker Engine, Compose, the registry, the customer's files, the proxy. */
+export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): World {
   // Each project is driven by the Compose flavor that started it (v1 and v2 name containers differently).
   const clis = new Map<string, Promise<ComposeCli>>();
   const cliFor = (c: Site['compose']) => {
@@ -60,8 +91,10 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     return clis.get(key)!;
   };
   const target = (c: { project: string; workingDir: string; configFiles: string[] }) => ({ project: c.project, workingDir: c.workingDir, files: c.configFiles });
+  /** Whether the tree at `dir`, read as the merge reads it, is the one with this fingerprint. */
+  const isTree = async (dir: string, fingerprint: string) => treeFingerprint(await readTreeSafely(dir)) === fingerprint;
 
-  const world: World = {
+  return {
     proxy: createProxy(config.proxy, (line) => logger.info(line)),
     network: config.proxy.network,
     drainTimeoutMs: config.proxy.drainTimeoutMs,
@@ -87,19 +120,29 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     backupConfigs: async (customerDir, dest) => {
       await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
       await rm(dest, { recursive: true, force: true });
-      await snapshotTree(customerDir, dest);
+      return { fingerprint: treeFingerprint(await snapshotTree(customerDir, dest)) };
     },
     pruneBackups: async (siteBackups, keep) => {
       const all = (await readdir(siteBackups).catch(() => [])).sort();
       for (const old of all.slice(0, Math.max(0, all.length - keep))) await rm(`${siteBackups}/${old}`, { recursive: true, force: true });
     },
-    installConfigs: async (customerDir, mergedDir, id) => {
+    installConfigs: async (customerDir, mergedDir, id, fingerprint) => {
       const names = swapNames(customerDir, id);
+      if (!(await isTree(customerDir, fingerprint))) return { installed: false };
       stage(names, mergedDir);
       swapIn(names);
+      // An edit that landed between the check and the swap is in the tree the swap replaced.
+      if (await isTree(names.previous, fingerprint)) return { installed: true };
+      swapBack(names);
+      return { installed: false };
     },
     restoreConfigs: async (customerDir, id) => swapBack(swapNames(customerDir, id)),
     commitConfigs: async (customerDir, id) => commitSwap(swapNames(customerDir, id)),
+    sweepLeftovers: async () => {
+      const swept = await sweepExtractLeftovers(engine);
+      for (const name of swept) logger.debug(`removed the config-extract container ${name}, left by a refit that is gone`);
+      return swept;
+    },
     saveComposeFiles,
     restoreComposeFiles,
     bumpImageTag,
@@ -117,26 +160,5 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
       return e?.running ? e : null;
     },
     checkHealth: (t) => checkHealth(t, config.health),
-  };
-
-  return {
-    journal,
-    progress,
-    deps: { world, journal, stateDir: config.stateDir, keepBackups: config.maintenance.keepBackups, fault },
-    discover: () => discoverSites(engine, config.images, config.health.path),
-    checkUpdates: (sites) => checkUpdates(sites, { engine, config: config.registry }),
-    runHook: async (container, command) => {
-      await execInContainer(engine, container, command, config.maintenance.hookTimeoutMs);
-    },
-    async announce(report) {
-      for (const incident of incidents(report, hostname())) notifier.incident(incident);
-      if (report.kind !== 'dry-run') notifier.pass(passSummary(report, hostname()));
-      await notifier.flush(config.notify.deadlineMs);
-    },
-    async close() {
-      progress?.stop();
-      journal.close();
-      lock?.release();
-    },
   };
 }
