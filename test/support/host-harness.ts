@@ -23,11 +23,21 @@ export interface Harness {
   stateDir: string;
   httpPort: number;
   ref(repo: 'web' | 'bad', version: '1.0.0' | '1.1.0'): string;
-  site(flavor: ComposeFlavor, opts?: { repo?: 'web' | 'bad'; vhost?: string; labels?: Record<string, string> }): Promise<TestSite>;
+  site(flavor: ComposeFlavor, opts?: SiteOptions): Promise<TestSite>;
   /** Names of containers still around that a maintenance started (shadows). */
   shadows(): string[];
   scratchLeft(): string[];
   stop(): Promise<void>;
+}
+
+export interface SiteOptions {
+  repo?: 'web' | 'bad';
+  /** Another image reference than `repo`'s 1.0.0. */
+  image?: string;
+  /** refit.policy (default minor). */
+  policy?: string;
+  vhost?: string;
+  labels?: Record<string, string>;
 }
 
 export interface TestSite extends TestProject {
@@ -96,12 +106,12 @@ export async function startHarness(suite: string): Promise<Harness> {
         `# ${vhost}: a customer site (comments and layout must survive a tag bump)`,
         'services:',
         '  web:',
-        `    image: "${ref(repo, '1.0.0')}"   # platform web image`,
+        `    image: "${opts.image ?? ref(repo, '1.0.0')}"   # platform web image`,
         '    labels:',
         '      refit.enable: "true"',
         `      refit.vhosts: "${vhost},www.${vhost}"`,
         '      refit.config: /etc/site',
-        '      refit.policy: minor',
+        `      refit.policy: ${opts.policy ?? 'minor'}`,
         `      refit.test.suite: ${suite}`,
         ...Object.entries(opts.labels ?? {}).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`),
         '    volumes:',
