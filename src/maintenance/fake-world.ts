@@ -97,8 +97,8 @@ export class FakeWorld implements World {
   /** What a pull of a reference brings. */
   readonly registry = new Map<string, string>();
   readonly containers = new Map<string, FakeContainer>();
-  /** Config-extract containers by id, with the refit process (generation) that made each. */
-  readonly extractContainers = new Map<string, number>();
+  /** Config-extract containers by id: the refit process (generation) that made each, and what for. */
+  readonly extractContainers = new Map<string, { generation: number; owner: string }>();
   /** The refit process now running: a killed refit's successor has the next number. */
   generation = 0;
   /** Trees and files by path: the customer's config dir and its swap siblings, scratch, backups. */
@@ -197,10 +197,10 @@ export class FakeWorld implements World {
       for (const p of this.pathsUnder(path)) this.fs.delete(p);
     });
   }
-  async extractConfigs(image: string, _containerPath: string, dest: string) {
+  async extractConfigs(image: string, _containerPath: string, dest: string, owner: string) {
     const id = this.cmd(`extract.create ${image}`, () => {
       const cid = `x${++this.ids}`;
-      this.extractContainers.set(cid, this.generation);
+      this.extractContainers.set(cid, { generation: this.generation, owner });
       return cid;
     });
     try {
@@ -316,9 +316,12 @@ export class FakeWorld implements World {
       return { healthy: true, attempts: [] };
     });
   }
+  async removeExtractContainers(owner: string) {
+    for (const [id, c] of this.extractContainers) if (c.owner === owner) this.cmd(`extract.remove ${id}`, () => this.extractContainers.delete(id));
+  }
   async sweepLeftovers() {
     return this.cmd('sweep', () => {
-      const gone = [...this.extractContainers].filter(([, gen]) => gen !== this.generation).map(([id]) => id);
+      const gone = [...this.extractContainers].filter(([, c]) => c.generation !== this.generation).map(([id]) => id);
       for (const id of gone) this.extractContainers.delete(id);
       return gone;
     });

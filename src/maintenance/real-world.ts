@@ -20,7 +20,7 @@ import { openJournal, type Journal } from '../journal/journal.js';
 import { acquireHostLock, type Lock } from '../journal/lock.js';
 import { createLogger } from '../log/logger.js';
 import { createProgress, type Progress } from '../log/progress.js';
-import { extractImageConfig, sweepExtractLeftovers } from '../merge/extract.js';
+import { extractImageConfig, removeExtractContainers, sweepExtractLeftovers } from '../merge/extract.js';
 import { treeFingerprint } from '../merge/fingerprint.js';
 import { mergeConfigTrees } from '../merge/merge.js';
 import { readTreeSafely } from '../merge/read-tree.js';
@@ -108,11 +108,12 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
       });
     },
     removeDir: (path) => rm(path, { recursive: true, force: true }),
-    extractConfigs: async (image, containerPath, dest) => {
+    extractConfigs: async (image, containerPath, dest, owner) => {
       await rm(dest, { recursive: true, force: true }); // a repeated step starts clean
-      const { tree } = await extractImageConfig(engine, image, containerPath, dest);
+      const { tree } = await extractImageConfig(engine, image, containerPath, dest, { for: owner });
       return { refused: tree.refused.map((r) => ({ path: r.path, reason: r.reason })) };
     },
+    removeExtractContainers: (owner) => removeExtractContainers(engine, owner),
     mergeConfigs: async (dirs) => {
       await rm(dirs.out, { recursive: true, force: true });
       return mergeConfigTrees(dirs);

@@ -208,15 +208,17 @@ const scratch = step({
 const stockConfigs = step({
   name: 'stock-configs',
   spec: '3',
-  /** Extracts the config path of the old and the new image into scratch (nothing to undo outside it). */
+  /** Extracts the config path of the old and the new image into scratch, each through a temporary container. */
   async run(ctx) {
     const { plan, world } = ctx;
     if (!plan.site.config) return skipped(NO_CONFIG);
-    const base = await world.extractConfigs(plan.from.imageId, plan.site.config.containerPath, plan.paths.base);
-    const latest = await world.extractConfigs(newImage(ctx), plan.site.config.containerPath, plan.paths.latest);
+    const base = await world.extractConfigs(plan.from.imageId, plan.site.config.containerPath, plan.paths.base, plan.id);
+    const latest = await world.extractConfigs(newImage(ctx), plan.site.config.containerPath, plan.paths.latest, plan.id);
     ctx.seen.stockRefused = [...base.refused, ...latest.refused];
     return { refused: ctx.seen.stockRefused.length };
   },
+  /** A failure or a kill mid-extract can leave a temporary container; the copies are in scratch. */
+  undo: (ctx) => ctx.world.removeExtractContainers(ctx.plan.id),
 });
 
 const merge = step({

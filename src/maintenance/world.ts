@@ -28,7 +28,13 @@ export interface World {
   // Files under refit's state dir (trusted) and the customer's config dir (untrusted)
   makePrivateDir(path: string): Promise<void>;
   removeDir(path: string): Promise<void>;
-  extractConfigs(image: string, containerPath: string, dest: string): Promise<{ refused: { path: string; reason: string }[] }>;
+  /**
+   * Copies `containerPath` out of `image` into `dest` through a temporary container made for
+   * `owner` (a maintenance id); that container is gone when this returns, or it throws.
+   */
+  extractConfigs(image: string, containerPath: string, dest: string, owner: string): Promise<{ refused: { path: string; reason: string }[] }>;
+  /** Removes the temporary containers extractConfigs made for `owner` that a failure or a kill left. */
+  removeExtractContainers(owner: string): Promise<void>;
   /** The report says which customer tree was merged (`customerFingerprint`). */
   mergeConfigs(dirs: { base: string; latest: string; customer: string; out: string }): Promise<MergeReport>;
   /** Copies the customer's tree to `dest` (replacing it) and says which tree it copied. */

@@ -1,10 +1,12 @@
 /**
  * @module merge/extract
  * Copies an image's stock config tree out of the image without running it: a stopped
- * container is created (labelled refit.role=extract and with the refit process that owns it),
- * its path is read as a tar stream through the Engine API, and the container is removed
- * whatever happens. A refit killed in between leaves it behind: `sweepExtractLeftovers` removes
- * those whose owner is gone.
+ * container is created (labelled refit.role=extract, with the refit process that made it and
+ * what it was made for), its path is read as a tar stream through the Engine API, and the
+ * container is removed whatever happens; a removal that fails is an error, never a silent
+ * leftover. A refit killed in between leaves it behind: the maintenance it was for removes it
+ * when it is undone (`removeExtractContainers`), and `sweepExtractLeftovers` removes any whose
+ * refit is gone.
  */
 import type { Engine } from '../docker/engine.js';
 import { engineError, statusOf } from '../docker/engine.js';
@@ -17,6 +19,8 @@ import { writeTree } from './write-tree.js';
 
 export interface ExtractOptions {
   limits?: Partial<TreeLimits>;
+  /** What the temporary container is for (a maintenance id): `removeExtractContainers` finds it by this. */
+  for?: string;
   /** Extra labels for the temporary container (tests use them to sweep leftovers). */
   labels?: Record<string, string>;
 }
@@ -35,7 +39,8 @@ export interface ExtractResult {
 export async function extractImageConfig(engine: Engine, image: string, containerPath: string, dest: string, options: ExtractOptions = {}): Promise<ExtractResult> {
   if (!containerPath.startsWith('/')) throw new RefitError('usage', `config path ${JSON.stringify(containerPath)} must be absolute`, 'fix the refit.config label');
   const limits = withDefaults(options.limits);
-  const tree = await readImageTree(engine, image, containerPath, limits, options.labels ?? {});
+  const labels = { ...options.labels, ...(options.for ? { [EXTRACT_FOR_LABEL]: options.for } : {}) };
+  const tree = await readImageTree(engine, image, containerPath, limits, labels);
   await writeTree(dest, tree, { owners: false });
   return { tree, dest };
 }
@@ -43,6 +48,8 @@ export async function extractImageConfig(engine: Engine, image: string, containe
 export const EXTRACT_ROLE = 'refit.role=extract';
 /** `PID:START` of the refit process that created the container (start time from /proc, as the host lock has it). */
 export const EXTRACT_OWNER_LABEL = 'refit.extract.owner';
+/** What the container was made for (a maintenance id). */
+export const EXTRACT_FOR_LABEL = 'refit.extract.for';
 /** An extract container of a refit that did not label its owner is a leftover once it is this old. */
 const UNOWNED_LEFTOVER_AGE_S = 3600;
 
@@ -51,6 +58,17 @@ export function isExtractLeftover(labels: Record<string, string>, createdS: numb
   const owner = /^(\d+):(\d+)$/.exec(labels[EXTRACT_OWNER_LABEL] ?? '');
   if (!owner) return nowS - createdS > UNOWNED_LEFTOVER_AGE_S;
   return !alive(Number(owner[1]), owner[2]!);
+}
+
+/** Removes the extract containers made for `owner` (what extractImageConfig was given as `for`). */
+export async function removeExtractContainers(engine: Engine, owner: string): Promise<void> {
+  const what = `remove the config-extract containers of ${owner}`;
+  try {
+    const all = await engine.call(what, (abortSignal) => engine.api.listContainers({ all: true, filters: { label: [EXTRACT_ROLE, `${EXTRACT_FOR_LABEL}=${owner}`] }, abortSignal }));
+    for (const c of all) await engine.call(what, (abortSignal) => engine.api.getContainer(c.Id).remove({ force: true, v: true, abortSignal }));
+  } catch (err) {
+    throw err instanceof RefitError ? err : engineError(what, err);
+  }
 }
 
 /** Removes the extract containers of refits that are gone; returns their names. */
@@ -89,6 +107,7 @@ async function readImageTree(engine: Engine, image: string, containerPath: strin
     }
     throw engineError(`create a stopped container from ${image} to read ${containerPath}`, err);
   }
+  let read = false;
   try {
     let stream: NodeJS.ReadableStream;
     try {
@@ -99,17 +118,24 @@ async function readImageTree(engine: Engine, image: string, containerPath: strin
       if (statusOf(err) === 404) {
         const tree = emptyTree();
         tree.notes.push(`image ${image} has nothing at ${containerPath}: it ships no stock configs`);
+        read = true;
         return tree;
       }
       throw engineError(`read ${containerPath} from image ${image}`, err);
     }
     try {
-      return await imageTreeFromTar(stream as AsyncIterable<Buffer>, containerPath, limits);
+      const tree = await imageTreeFromTar(stream as AsyncIterable<Buffer>, containerPath, limits);
+      read = true;
+      return tree;
     } finally {
       // Stop the transfer if the tree was rejected half way.
       (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
     }
   } finally {
-    await engine.call(`remove the extract container of ${image}`, (abortSignal) => container.remove({ force: true, v: true, abortSignal })).catch(() => undefined);
+    const what = `remove the extract container of ${image}`;
+    await engine.call(what, (abortSignal) => container.remove({ force: true, v: true, abortSignal })).catch((err: unknown) => {
+      // After a failed read, that failure is the one to report.
+      if (read) throw err instanceof RefitError ? err : engineError(what, err);
+    });
   }
 }
