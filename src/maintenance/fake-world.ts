@@ -94,6 +94,8 @@ export class FakeWorld implements World {
   /** The next command whose line starts with this prefix fails before its effect (once). */
   failOn: string | null = null;
   readonly tags = new Map<string, string>();
+  /** IDs of the images on the host (an image stays when its tag moves on, as in Docker). */
+  readonly images = new Set<string>();
   /** What a pull of a reference brings. */
   readonly registry = new Map<string, string>();
   readonly containers = new Map<string, FakeContainer>();
@@ -116,6 +118,7 @@ export class FakeWorld implements World {
     this.proxy = new FakeProxy((line, effect) => this.cmd(line, effect));
     this.composeImage = opts.image.reference;
     this.tags.set(opts.image.reference, opts.image.id);
+    this.images.add(opts.image.id);
     if (opts.configDir) this.fs.set(opts.configDir, 'customer-v1');
     this.containers.set(opts.original, { id: 'c0', imageId: opts.image.id, ip: '10.0.0.1', config: opts.configDir ? 'customer-v1' : null, running: true });
     this.proxy.servers.set(opts.siteId, new Map([[opts.original, { ip: '10.0.0.1', port: 80, state: 'ready' }]]));
@@ -176,6 +179,7 @@ export class FakeWorld implements World {
     return this.cmd(`pull ${reference}`, () => {
       const id = this.registry.get(reference);
       if (!id) throw new Error(`no ${reference} in the registry`);
+      this.images.add(id);
       this.tags.set(reference, id);
       return { imageId: id };
     });
@@ -185,7 +189,7 @@ export class FakeWorld implements World {
   }
   async tag(imageId: string, reference: string) {
     this.cmd(`tag ${reference}`, () => {
-      if (![...this.tags.values()].includes(imageId) && ![...this.containers.values()].some((c) => c.imageId === imageId)) throw new Error(`no such image ${imageId}`);
+      if (!this.images.has(imageId)) throw new Error(`no such image ${imageId}`);
       this.tags.set(reference, imageId);
     });
   }

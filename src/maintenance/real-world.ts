@@ -158,7 +158,7 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     recreateService: async (c) => recreateService(await cliFor(c), target(c), c.service),
     endpointOf: async (name) => {
       const e = await endpointOf(engine, name, config.proxy.network);
-      return e?.running ? e : null;
+      return e?.running ? { name: e.name, id: e.id, imageId: e.imageId, ip: e.ip } : null;
     },
     checkHealth: (t) => checkHealth(t, config.health),
   };
