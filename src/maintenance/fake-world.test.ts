@@ -14,14 +14,14 @@ worldContract('the fake world', async () => {
     stateDir: '/var/lib/refit',
     old: OLD,
     newReference: NEW.reference,
-    tree: async (path) => world.fs.get(path) ?? null,
+    tree: async (path) => world.treeAt(path),
     editConfig: async () => void world.editCustomerConfig(),
     composeImage: async () => world.composeImage,
     halfAdd: async (up) => void world.proxy.servers.get(SITE_ID)!.set(up.name, { ip: up.ip, port: up.port, state: 'maint' }),
     halfInstall: async (mergedDir, id, upTo) => {
       // The commands installConfigs would run, cut short.
       const { staging, previous } = swapNames(site.config!.hostPath, id);
-      world.fs.set(staging, world.fs.get(mergedDir)!);
+      world.fs.set(staging, { tree: world.treeAt(mergedDir)! });
       if (upTo === 'renamed-out') {
         world.fs.set(previous, world.fs.get(site.config!.hostPath)!);
         world.fs.delete(site.config!.hostPath);

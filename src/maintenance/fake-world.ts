@@ -23,12 +23,17 @@ export interface FakeContainer {
   id: string;
   imageId: string;
   ip: string;
-  /** The config tree the container started with. */
-  config: string | null;
+  /** The tree bind-mounted at its config path: the directory itself, so it sees edits made to it, wherever it is renamed to. */
+  config: FakeDir | null;
   running: boolean;
 }
 
 export type CommandHook = (command: string, when: 'before' | 'after') => void;
+
+/** A directory (or file) of the fake's file system: its content is a name; renames move the object, edits change it in place. */
+export interface FakeDir {
+  tree: string;
+}
 
 /** The fake's config trees are names; a merge of tree T is `merged(T)`. */
 export const mergedTree = (customer: string): string => `merged(${customer})`;
@@ -104,12 +109,14 @@ export class FakeWorld implements World {
   /** The refit process now running: a killed refit's successor has the next number. */
   generation = 0;
   /** Trees and files by path: the customer's config dir and its swap siblings, scratch, backups. */
-  readonly fs = new Map<string, string>();
+  readonly fs = new Map<string, FakeDir>();
   composeImage: string;
   readonly proxy: FakeProxy;
   drainTimeoutMs = 1000;
   /** Containers on these images fail their health check. */
   readonly unhealthyImages = new Set<string>();
+  /** Containers this says so of fail their health check too. */
+  unhealthyWhen: ((name: string, c: FakeContainer) => boolean) | null = null;
   /** IDs of containers that passed a health check. */
   readonly proven = new Set<string>();
   private ids = 0;
@@ -119,8 +126,9 @@ export class FakeWorld implements World {
     this.composeImage = opts.image.reference;
     this.tags.set(opts.image.reference, opts.image.id);
     this.images.add(opts.image.id);
-    if (opts.configDir) this.fs.set(opts.configDir, 'customer-v1');
-    this.containers.set(opts.original, { id: 'c0', imageId: opts.image.id, ip: '10.0.0.1', config: opts.configDir ? 'customer-v1' : null, running: true });
+    const customer = { tree: 'customer-v1' };
+    if (opts.configDir) this.fs.set(opts.configDir, customer);
+    this.containers.set(opts.original, { id: 'c0', imageId: opts.image.id, ip: '10.0.0.1', config: opts.configDir ? customer : null, running: true });
     this.proxy.servers.set(opts.siteId, new Map([[opts.original, { ip: '10.0.0.1', port: 80, state: 'ready' }]]));
   }
 
@@ -139,7 +147,12 @@ export class FakeWorld implements World {
 
   /** The customer's config dir's tree, or null while it is absent. */
   get customerConfig(): string | null {
-    return this.opts.configDir ? (this.fs.get(this.opts.configDir) ?? null) : null;
+    return this.opts.configDir ? this.treeAt(this.opts.configDir) : null;
+  }
+
+  /** What is at `path`, or null. */
+  treeAt(path: string): string | null {
+    return this.fs.get(path)?.tree ?? null;
   }
 
   /** The customer's own tree as they last left it (their latest edit). */
@@ -147,10 +160,10 @@ export class FakeWorld implements World {
 
   /** A customer edit: a new version of their tree (only while the dir holds their tree, not a merged one). */
   editCustomerConfig(): boolean {
-    const dir = this.opts.configDir;
-    if (!dir || this.fs.get(dir) !== this.customerEdits) return false;
+    const dir = this.opts.configDir ? this.fs.get(this.opts.configDir) : undefined;
+    if (!dir || dir.tree !== this.customerEdits) return false;
     this.customerEdits = `customer-v${Number(this.customerEdits.slice('customer-v'.length)) + 1}`;
-    this.fs.set(dir, this.customerEdits);
+    dir.tree = this.customerEdits;
     return true;
   }
 
@@ -159,15 +172,15 @@ export class FakeWorld implements World {
     return [...this.fs.keys()].filter((p) => p === root || p.startsWith(`${root}/`));
   }
 
-  private newContainer(name: string, imageId: string, config: string | null): void {
+  private newContainer(name: string, imageId: string, config: FakeDir | null): void {
     const n = ++this.ids;
     this.containers.set(name, { id: `c${n}`, imageId, ip: `10.0.1.${n}`, config, running: true });
   }
 
-  private requireDir(path: string, what: string): string {
-    const tree = this.fs.get(path);
-    if (tree === undefined) throw new Error(`${what} ${path} does not exist`);
-    return tree;
+  private requireDir(path: string, what: string): FakeDir {
+    const dir = this.fs.get(path);
+    if (dir === undefined) throw new Error(`${what} ${path} does not exist`);
+    return dir;
   }
 
   private parentMustExist(path: string): void {
@@ -194,7 +207,7 @@ export class FakeWorld implements World {
     });
   }
   async makePrivateDir(path: string) {
-    this.cmd(`mkdir ${path}`, () => this.fs.set(path, this.fs.get(path) ?? 'dir'));
+    this.cmd(`mkdir ${path}`, () => this.fs.set(path, this.fs.get(path) ?? { tree: 'dir' }));
   }
   async removeDir(path: string) {
     this.cmd(`rmdir ${path}`, () => {
@@ -210,7 +223,7 @@ export class FakeWorld implements World {
     try {
       this.cmd(`extract.copy ${dest}`, () => {
         this.parentMustExist(dest);
-        this.fs.set(dest, `stock(${this.tags.get(image) ?? image})`);
+        this.fs.set(dest, { tree: `stock(${this.tags.get(image) ?? image})` });
       });
     } finally {
       this.cmd(`extract.remove ${id}`, () => this.extractContainers.delete(id));
@@ -222,16 +235,16 @@ export class FakeWorld implements World {
       this.requireDir(dirs.base, 'stock configs');
       this.requireDir(dirs.latest, 'stock configs');
       this.parentMustExist(dirs.out);
-      const customer = this.requireDir(dirs.customer, 'config dir');
-      this.fs.set(dirs.out, mergedTree(customer));
+      const customer = this.requireDir(dirs.customer, 'config dir').tree;
+      this.fs.set(dirs.out, { tree: mergedTree(customer) });
       const items: MergeReport['items'] = [{ path: 'site.conf', kind: 'file', outcome: 'merged' }];
       return { ...dirs, items, refused: [], notes: [], summary: summarize(items), customerFingerprint: fingerprintOf(customer) };
     });
   }
   async backupConfigs(dir: string, dest: string) {
     return this.cmd(`backup ${dest}`, () => {
-      const tree = this.requireDir(dir, 'config dir');
-      this.fs.set(dest, tree);
+      const { tree } = this.requireDir(dir, 'config dir');
+      this.fs.set(dest, { tree });
       return { fingerprint: fingerprintOf(tree) };
     });
   }
@@ -240,12 +253,12 @@ export class FakeWorld implements World {
   }
   async installConfigs(dir: string, mergedDir: string, maintenanceId: string, customerFingerprint: string) {
     const n = swapNames(dir, maintenanceId);
-    const current = this.fs.get(dir);
-    if (current === undefined || fingerprintOf(current) !== customerFingerprint) return { installed: false };
-    this.cmd('swap.stage', () => this.fs.set(n.staging, this.requireDir(mergedDir, 'merged tree')));
+    const current = this.treeAt(dir);
+    if (current === null || fingerprintOf(current) !== customerFingerprint) return { installed: false };
+    this.cmd('swap.stage', () => this.fs.set(n.staging, { tree: this.requireDir(mergedDir, 'merged tree').tree }));
     this.cmd('swap.out', () => this.rename(dir, n.previous));
     this.cmd('swap.in', () => this.rename(n.staging, dir));
-    if (fingerprintOf(this.fs.get(n.previous)!) === customerFingerprint) return { installed: true };
+    if (fingerprintOf(this.treeAt(n.previous)!) === customerFingerprint) return { installed: true };
     await this.restoreConfigs(dir, maintenanceId);
     return { installed: false };
   }
@@ -262,20 +275,20 @@ export class FakeWorld implements World {
     for (const leftover of [n.previous, n.staging, n.discard]) if (this.fs.has(leftover)) this.cmd(`swap.drop ${leftover}`, () => this.fs.delete(leftover));
   }
   private rename(from: string, to: string): void {
-    const tree = this.requireDir(from, 'rename source');
+    const dir = this.requireDir(from, 'rename source');
     if (this.fs.has(to)) throw new Error(`rename target ${to} exists`);
     this.fs.delete(from);
-    this.fs.set(to, tree);
+    this.fs.set(to, dir);
   }
   async saveComposeFiles(_compose: Site['compose'], dest: string) {
     this.cmd(`save-compose ${dest}`, () => {
       this.parentMustExist(dest);
-      this.fs.set(dest, this.composeImage);
+      this.fs.set(dest, { tree: this.composeImage });
     });
   }
   async restoreComposeFiles(_compose: Site['compose'], savedIn: string) {
-    const saved = this.fs.get(savedIn);
-    if (saved !== undefined && saved !== this.composeImage) this.cmd('restore-compose', () => (this.composeImage = saved));
+    const saved = this.treeAt(savedIn);
+    if (saved !== null && saved !== this.composeImage) this.cmd('restore-compose', () => (this.composeImage = saved));
   }
   async bumpImageTag(_compose: Site['compose'], reference: string) {
     this.cmd(`bump ${reference}`, () => (this.composeImage = reference));
@@ -285,7 +298,7 @@ export class FakeWorld implements World {
     const name = shadowContainerName(site.name);
     this.cmd(`shadow.override ${req.scratch}`, () => {
       this.requireDir(req.scratch, 'scratch dir');
-      this.fs.set(`${req.scratch}/shadow.compose.yml`, req.image);
+      this.fs.set(`${req.scratch}/shadow.compose.yml`, { tree: req.image });
     });
     this.cmd(`shadow.up ${name}`, () => this.newContainer(name, this.tags.get(req.image) ?? req.image, req.mergedDir ? this.requireDir(req.mergedDir, 'merged tree') : null));
     return (await this.endpointOf(name))!;
@@ -314,8 +327,8 @@ export class FakeWorld implements World {
   }
   async checkHealth(t: HealthTarget): Promise<Verdict> {
     return this.cmd(`health ${t.ip}`, () => {
-      const c = [...this.containers.values()].find((x) => x.ip === t.ip && x.running);
-      if (!c || this.unhealthyImages.has(c.imageId)) return { healthy: false, reason: 'GET / answered 500', attempts: [] };
+      const [name, c] = [...this.containers].find(([, x]) => x.ip === t.ip && x.running) ?? [];
+      if (!name || !c || this.unhealthyImages.has(c.imageId) || this.unhealthyWhen?.(name, c)) return { healthy: false, reason: 'GET / answered 500', attempts: [] };
       this.proven.add(c.id);
       return { healthy: true, attempts: [] };
     });
@@ -324,10 +337,14 @@ export class FakeWorld implements World {
     for (const [id, c] of this.extractContainers) if (c.owner === owner) this.cmd(`extract.remove ${id}`, () => this.extractContainers.delete(id));
   }
   async sweepLeftovers() {
-    return this.cmd('sweep', () => {
-      const gone = [...this.extractContainers].filter(([, c]) => c.generation !== this.generation).map(([id]) => id);
-      for (const id of gone) this.extractContainers.delete(id);
-      return gone;
-    });
+    try {
+      return this.cmd('sweep', () => {
+        const gone = [...this.extractContainers].filter(([, c]) => c.generation !== this.generation).map(([id]) => id);
+        for (const id of gone) this.extractContainers.delete(id);
+        return gone;
+      });
+    } catch {
+      return []; // never fails, as the real one (which logs it)
+    }
   }
 }

@@ -231,7 +231,7 @@ describe('defects of issue 13', () => {
     expect(report.notes).toContain('the config dir /srv/shop/conf changed during the maintenance; merged it again');
     expect(world.customerConfig).toBe(mergedTree('customer-v2'));
     // The kept backup is the tree the swap replaced, edit included.
-    expect([...world.fs].filter(([p]) => p.startsWith(`${STATE}/backups/`)).map(([, tree]) => tree)).toEqual(['customer-v2']);
+    expect([...world.fs].filter(([p]) => p.startsWith(`${STATE}/backups/`)).map(([, dir]) => dir.tree)).toEqual(['customer-v2']);
     expectWhole('new');
   });
 
@@ -310,6 +310,22 @@ describe('defects of issue 13', () => {
     await killedRun((p) => 'command' in p && p.command.startsWith('extract.copy') && p.when === 'after');
     expect(world.extractContainers.size).toBe(1);
     expect((await recover())[0]!.result).toBe('rolled-back');
+    expectWhole('old');
+  });
+});
+
+// Found by the fault schedules (fault-schedules.test.ts); failed before its fix.
+describe('defects the fault schedules found', () => {
+  it('a repeated undo of drain-original never recreates the original it already put back in rotation', async () => {
+    // The recreated original fails its check; the rollback brings the original back (recreated on
+    // the old image, ready in the proxy), then refit is killed before journaling that undo done.
+    world.unhealthyWhen = (name, c) => name === site.name && c.imageId === NEW.id;
+    await killedRun((p) => 'command' in p && p.command === `proxy.set-ready ${site.name}` && p.when === 'after');
+    const back = world.containers.get(site.name)!;
+    expect(back.imageId).toBe(OLD.id);
+    expect(world.proxy.ready(SITE_ID)).toContain(site.name);
+    expect((await recover())[0]!.result).toBe('rolled-back');
+    expect(world.containers.get(site.name)!.id).toBe(back.id);
     expectWhole('old');
   });
 });

@@ -14,6 +14,7 @@ import { recreateService } from '../compose/service.js';
 import { removeShadow, shadowRef, startShadow } from '../compose/shadow.js';
 import type { RefitConfig } from '../config/schema.js';
 import type { Engine } from '../docker/engine.js';
+import { oneLine } from '../errors.js';
 import { endpointOf, execInContainer, tagImage } from '../docker/ops.js';
 import { checkHealth } from '../health/check.js';
 import { openJournal, type Journal } from '../journal/journal.js';
@@ -140,9 +141,14 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     restoreConfigs: async (customerDir, id) => swapBack(swapNames(customerDir, id)),
     commitConfigs: async (customerDir, id) => commitSwap(swapNames(customerDir, id)),
     sweepLeftovers: async () => {
-      const swept = await sweepExtractLeftovers(engine);
-      for (const name of swept) logger.debug(`removed the config-extract container ${name}, left by a refit that is gone`);
-      return swept;
+      try {
+        const swept = await sweepExtractLeftovers(engine);
+        for (const name of swept) logger.debug(`removed the config-extract container ${name}, left by a refit that is gone`);
+        return swept;
+      } catch (err) {
+        logger.warn(`could not sweep config-extract containers left by a killed refit (the next recover tries again): ${oneLine(err)}`);
+        return [];
+      }
     },
     saveComposeFiles,
     restoreComposeFiles,

@@ -51,7 +51,11 @@ export interface World {
   restoreConfigs(customerDir: string, maintenanceId: string): Promise<void>;
   /** Drops what installConfigs kept to undo the install. */
   commitConfigs(customerDir: string, maintenanceId: string): Promise<void>;
-  /** Removes what a killed refit left outside the journal's reach (config-extract containers); names what it removed. */
+  /**
+   * Removes what a killed refit left outside the journal's reach (config-extract containers of
+   * a refit that is gone); names what it removed. Never fails: a failure is logged, and the next
+   * recover sweeps again.
+   */
   sweepLeftovers(): Promise<string[]>;
 
   // Compose

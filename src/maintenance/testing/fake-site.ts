@@ -6,8 +6,12 @@
  */
 import { dirname } from 'node:path';
 import type { Journal } from '../../journal/journal.js';
+import type { MaintenanceLog } from '../../journal/types.js';
 import type { Site } from '../../site/discover.js';
+import { swapNames } from '../../site-config/swap.js';
 import { FakeWorld, mergedTree } from '../fake-world.js';
+import { STEP_ORDER } from '../steps.js';
+import type { ScheduleTarget } from './schedules.js';
 
 export const OLD = { reference: 'reg.example/web:1.0.0', id: 'sha256:old' };
 export const NEW = { reference: 'reg.example/web:1.1.0', id: 'sha256:new' };
@@ -50,11 +54,7 @@ export function notWhole(world: FakeWorld, site: Site, as: 'old' | 'new', o: { s
   };
   const original = world.containers.get(site.name);
   const tree = site.config ? (as === 'old' ? world.customerEdits : mergedTree(world.customerEdits)) : null;
-  want('the original', original && { image: original.imageId, running: original.running, config: as === 'old' && original.id === site.id ? 'as it started' : original.config }, {
-    image: as === 'old' ? OLD.id : NEW.id,
-    running: true,
-    config: as === 'old' && original?.id === site.id ? 'as it started' : tree,
-  });
+  want('the original', original && { image: original.imageId, running: original.running, config: original.config?.tree ?? null }, { image: as === 'old' ? OLD.id : NEW.id, running: true, config: tree });
   if (site.config) want('the config dir', world.customerConfig, tree);
   want('the compose image', world.composeImage, as === 'old' ? OLD.reference : (o.to ?? NEW.reference));
   want(`the tag ${OLD.reference}`, world.tags.get(OLD.reference), o.to === OLD.reference && as === 'new' ? NEW.id : OLD.id);
@@ -106,3 +106,100 @@ export function mortalProcess(world: FakeWorld, journal: Journal, killAt: (p: Ki
   });
   return { journal: mortal, dead: () => dead };
 }
+
+/** The scenario of one fault schedule: what the images do, whether the customer edits meanwhile. */
+export interface Scenario {
+  tagChanged: boolean;
+  config: boolean;
+  /** The new image fails every health check (the shadow's first). */
+  newImageUnhealthy: boolean;
+  /** The recreated original fails its check (the shadow passed). */
+  recreatedUnhealthy: boolean;
+  /** The pull brings the image the site already runs. */
+  sameImage: boolean;
+  customerEdits: boolean;
+}
+
+export function scenarioOf(rand: () => number): Scenario {
+  return {
+    tagChanged: rand() < 0.8,
+    config: rand() < 0.85,
+    newImageUnhealthy: rand() < 0.08,
+    recreatedUnhealthy: rand() < 0.08,
+    sameImage: rand() < 0.04,
+    customerEdits: rand() < 0.3,
+  };
+}
+
+/** One site on a fake world with an in-memory journal, as a fault schedule's target. */
+export function fakeTarget(scenario: Scenario, journal: Journal): ScheduleTarget & { world: FakeWorld } {
+  const site = fakeSite({ config: scenario.config });
+  const world = fakeWorld(site);
+  const to = scenario.tagChanged ? NEW.reference : OLD.reference;
+  world.registry.set(to, scenario.sameImage ? OLD.id : NEW.id);
+  if (scenario.newImageUnhealthy) world.unhealthyImages.add(NEW.id);
+  if (scenario.recreatedUnhealthy) world.unhealthyWhen = (name, c) => name === site.name && c.imageId === NEW.id;
+  const stateDir = '/var/lib/refit';
+  return {
+    world,
+    journal,
+    site,
+    proxySiteId: SITE_ID,
+    candidate: { reference: to, digest: null },
+    stateDir,
+    watch: (watch) => {
+      world.onCommand = watch;
+    },
+    nextProcess: () => void world.generation++,
+    broken: (log) => brokenInvariants(world, site, log, { stateDir, to }),
+    notWholeAsClosed: (log) => notWhole(world, site, log.status === 'updated' ? 'new' : 'old', { stateDir, to }),
+    meanwhile: scenario.customerEdits ? () => void world.editCustomerConfig() : undefined,
+  };
+}
+
+/**
+ * The invariants of a maintenance in progress, on the fake world, checked after every command:
+ *  - the site has a ready server; each runs the old image as it was, or passed a health check;
+ *  - the config dir is the customer's tree (their latest edit) or a merge of it, or, only
+ *    between the two renames of the swap, absent with the customer's tree beside it;
+ *  - the compose file names the old or the new image;
+ *  - the journal agrees with the world: whatever a step makes exists only while that step is
+ *    begun and not undone (nor cleaned up by a later step).
+ */
+export function brokenInvariants(world: FakeWorld, site: Site, log: MaintenanceLog | null, o: { stateDir: string; to: string }): string[] {
+  const problems: string[] = [];
+  const ready = [...(world.proxy.servers.get(SITE_ID) ?? [])].filter(([, s]) => s.state === 'ready');
+  if (!ready.length) problems.push('the site has no ready server');
+  for (const [name, s] of ready) {
+    const c = world.containers.get(name);
+    if (!c?.running || c.ip !== s.ip) problems.push(`ready server ${name} at ${s.ip} is not a running container there`);
+    else if (c.id !== site.id && !world.proven.has(c.id)) problems.push(`ready server ${name} (${c.id} on ${c.imageId}) never passed a health check`);
+  }
+  if (site.config) {
+    const tree = world.customerConfig;
+    const swap = swapNames(site.config.hostPath, log ? `m${log.id}` : 'm0');
+    const ok = tree === world.customerEdits || (tree !== null && tree.startsWith('merged(customer-v')) || (tree === null && world.treeAt(swap.previous) === world.customerEdits);
+    if (!ok) problems.push(`the config dir holds ${tree}, neither the customer's tree ${world.customerEdits} nor a merge of it`);
+  }
+  if (![OLD.reference, o.to].includes(world.composeImage)) problems.push(`the compose file names ${world.composeImage}`);
+
+  const entries = log?.steps ?? [];
+  const has = (step: string, phase: string) => entries.some((e) => e.step === step && e.phase === phase);
+  const active = (step: string) => has(step, 'begin') && !has(step, 'undone');
+  const claim = (fact: boolean, what: string, step: string, until?: string) => {
+    if (fact && (!active(step) || (until && has(until, 'done')))) problems.push(`${what}, but the journal has ${step} ${active(step) ? `and ${until} done` : 'not begun or undone'}`);
+  };
+  const original = world.containers.get(site.name);
+  claim(world.containers.has(shadowName(site)), 'a shadow exists', 'shadow', 'retire-shadow');
+  claim(world.pathsUnder(`${o.stateDir}/scratch`).length > 0, 'a scratch dir exists', 'scratch', 'remove-scratch');
+  claim(world.customerConfig?.startsWith('merged(') ?? false, 'the merged tree is installed', 'config-install');
+  claim(world.composeImage !== OLD.reference, 'the compose file is bumped', 'image-ref');
+  // recreate-original's undo is drain-original's: the original is back on its old image once that one is undone.
+  if (original?.imageId === NEW.id && (!has('recreate-original', 'begin') || has('drain-original', 'undone'))) problems.push('the original runs the new image, but the journal has recreate-original not begun, or drain-original undone');
+  claim([...world.extractContainers.values()].length > 0, 'an extract container exists', 'stock-configs');
+  if (log && has(STEP_ORDER.commit, 'done') && original?.imageId !== NEW.id) problems.push(`the commit point is done, but the original runs ${original?.imageId ?? 'nothing'}`);
+  if (log && log.status !== 'in-progress' && log.status !== 'updated' && original?.imageId !== OLD.id) problems.push(`closed ${log.status}, but the original runs ${original?.imageId}`);
+  return problems;
+}
+
+const shadowName = (site: Site) => `${site.name}-refit-shadow`;
