@@ -195,3 +195,33 @@ export async function runSchedule(target: ScheduleTarget, rand: () => number, o:
   }
   return result;
 }
+
+/**
+ * A world whose every call (the proxy's too) is a command for the schedule: the real host's
+ * commands are its World calls, watched before and after.
+ */
+export function watchedWorld(world: World): { world: World; watch(watch: CommandWatch | null): void } {
+  let watching: CommandWatch | null = null;
+  const wrap = <T extends object>(obj: T, prefix: string): T =>
+    new Proxy(obj, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === 'proxy' && prefix === '') return wrap(value as object, 'proxy.');
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          const about = args.find((a): a is string => typeof a === 'string') ?? (args[1] as { name?: string } | undefined)?.name ?? '';
+          const command = `${prefix}${String(prop)} ${about}`.trim();
+          await watching?.(command, 'before');
+          const result: unknown = await value.apply(target, args);
+          await watching?.(command, 'after');
+          return result;
+        };
+      },
+    });
+  return {
+    world: wrap(world, ''),
+    watch: (w) => {
+      watching = w;
+    },
+  };
+}
