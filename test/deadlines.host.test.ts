@@ -8,8 +8,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PassReport } from '../src/maintenance/report.js';
-import { startHarness, type Harness } from './support/host-harness.js';
-import { refitAsync } from './support/refit-cli.js';
+import { startHarness, type Harness, type TestSite } from './support/host-harness.js';
+import { refitAsync, type CliResult } from './support/refit-cli.js';
 import { expectWhole } from './support/site-checks.js';
 import { startStallingEngine, type StallingEngine } from './support/stalling-engine.js';
 import { suiteName } from './support/suite.js';
@@ -30,7 +30,16 @@ function configWith(front: StallingEngine): { REFIT_CONFIG: string } {
   return { REFIT_CONFIG: file };
 }
 
-const only = (r: { json<T>(): T }) => r.json<PassReport>().containers[0]!;
+/** The pass ended, the stalled request was the reason: rolled back, the lock released, the site whole. */
+async function expectRolledBack(site: TestSite, front: StallingEngine, r: CliResult, reason: RegExp): Promise<void> {
+  expect(front.stalled()).toBe(true);
+  expect(r.code, r.stdout + r.stderr).toBe(1);
+  const report = r.json<PassReport>().containers[0]!;
+  expect(report.result).toBe('rolled-back');
+  expect(report.reason).toMatch(reason);
+  expect(existsSync(join(h.stateDir, 'refit.lock'))).toBe(false);
+  await expectWhole(h, site, 'old');
+}
 
 describe('a stalled Docker Engine never hangs a pass', () => {
   it('a pull whose progress stops is abandoned after pullStallMs: rolled back, lock released', async () => {
@@ -38,13 +47,7 @@ describe('a stalled Docker Engine never hangs a pass', () => {
     const front = await startStallingEngine({ path: join(h.stateDir, '..', 'engine-pull.sock'), stall: /^POST (\/v[\d.]+)?\/images\/create\?/, at: 'body' });
     try {
       const r = await refitAsync(['run', '--json', '--container', site.container], configWith(front), 120_000);
-      expect(front.stalled()).toBe(true);
-      expect(r.code, r.stdout + r.stderr).toBe(1);
-      const report = only(r);
-      expect(report.result).toBe('rolled-back');
-      expect(report.reason).toMatch(new RegExp(`^rolled back: pull: pull of \\S+ stalled: no progress for ${DEADLINE_MS} ms`));
-      expect(existsSync(join(h.stateDir, 'refit.lock'))).toBe(false);
-      await expectWhole(h, site, 'old');
+      await expectRolledBack(site, front, r, new RegExp(`^rolled back: pull: pull of \\S+ stalled: no progress for ${DEADLINE_MS} ms`));
     } finally {
       await front.stop();
       await site.down();
@@ -58,13 +61,7 @@ describe('a stalled Docker Engine never hangs a pass', () => {
     const front = await startStallingEngine({ path: join(h.stateDir, '..', 'engine-inspect.sock'), stall: new RegExp(`^GET (/v[\\d.]+)?/containers/${shadow}/json`), at: 'request' });
     try {
       const r = await refitAsync(['run', '--json', '--container', site.container], configWith(front), 120_000);
-      expect(front.stalled()).toBe(true);
-      expect(r.code, r.stdout + r.stderr).toBe(1);
-      const report = only(r);
-      expect(report.result).toBe('rolled-back');
-      expect(report.reason).toMatch(new RegExp(`^rolled back: shadow: Docker Engine did not answer within ${DEADLINE_MS} ms to inspect the shadow ${shadow}`));
-      expect(existsSync(join(h.stateDir, 'refit.lock'))).toBe(false);
-      await expectWhole(h, site, 'old');
+      await expectRolledBack(site, front, r, new RegExp(`^rolled back: shadow: Docker Engine did not answer within ${DEADLINE_MS} ms to inspect the shadow ${shadow}`));
     } finally {
       await front.stop();
       await site.down();

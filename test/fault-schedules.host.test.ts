@@ -12,18 +12,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../src/config/load.js';
-import { connectEngine } from '../src/docker/engine.js';
 import { openJournal, type Journal } from '../src/journal/journal.js';
 import type { MaintenanceLog } from '../src/journal/types.js';
-import { createLogger } from '../src/log/logger.js';
-import { realWorld } from '../src/maintenance/real-world.js';
 import { runSchedule, seeded, watchedWorld } from '../src/maintenance/testing/schedules.js';
 import type { World } from '../src/maintenance/world.js';
-import { proxySitesOf, siteIdOf } from '../src/proxy/sites.js';
-import { discoverSites, type Site } from '../src/site/discover.js';
+import type { Site } from '../src/site/discover.js';
+import { siteIdOf } from '../src/proxy/sites.js';
 import { swapNames } from '../src/site-config/swap.js';
 import { NEW_TREE, OLD_TREE, startHarness, type Harness, type TestSite } from './support/host-harness.js';
+import { realSite } from './support/real-site.js';
 import { getThroughProxy, notWhole, treeOrNull } from './support/site-checks.js';
 import { suiteName } from './support/suite.js';
 
@@ -89,12 +86,7 @@ describe('seeded fault schedules on the real host', () => {
   it.each(SEEDS)('seed %i: every invariant holds after every World call; the maintenance ends closed, its site whole', async (seed) => {
     const test = await h.site(seed % 2 ? 'v2' : 'v1');
     try {
-      const config = parseConfigText(h.configText);
-      const engine = connectEngine(config.docker.socket, { timeoutMs: config.docker.timeoutMs });
-      const real = realWorld(config, engine, createLogger({ level: 'silent' }));
-      const found = await discoverSites(engine, config.images, config.health.path);
-      const site = found.sites.find((s) => s.name === test.container)!;
-      await real.proxy.apply(proxySitesOf(found.sites).sites);
+      const { world: real, site, proxySiteId } = await realSite(h, test);
       const watched = watchedWorld(real);
       const rand = seeded(seed);
       const rate = 0.004 + rand() * 0.012;
@@ -104,7 +96,7 @@ describe('seeded fault schedules on the real host', () => {
           world: watched.world,
           journal,
           site,
-          proxySiteId: siteIdOf(site),
+          proxySiteId,
           candidate: { reference: h.ref('web', '1.1.0'), digest: null },
           stateDir: h.stateDir,
           watch: watched.watch,

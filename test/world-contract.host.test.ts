@@ -8,18 +8,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfigText } from '../src/config/load.js';
-import { connectEngine } from '../src/docker/engine.js';
-import { createLogger } from '../src/log/logger.js';
-import { realWorld } from '../src/maintenance/real-world.js';
 import { worldContract } from '../src/maintenance/testing/world-contract.js';
 import { EXTRACT_FOR_LABEL, EXTRACT_OWNER_LABEL } from '../src/merge/extract.js';
 import { backendOf } from '../src/proxy/haproxy/render.js';
 import { RuntimeApi } from '../src/proxy/haproxy/runtime.js';
-import { proxySitesOf, siteIdOf } from '../src/proxy/sites.js';
-import { discoverSites } from '../src/site/discover.js';
 import { stage, swapNames } from '../src/site-config/swap.js';
 import { startHarness } from './support/host-harness.js';
+import { realSite } from './support/real-site.js';
 import { suiteName } from './support/suite.js';
 
 const SUITE = suiteName('worldcontract');
@@ -44,14 +39,8 @@ worldContract(
   async () => {
     const h = await startHarness(SUITE);
     const testSite = await h.site('v2');
-    const config = parseConfigText(h.configText);
-    const engine = connectEngine(config.docker.socket, { timeoutMs: config.docker.timeoutMs });
-    const world = realWorld(config, engine, createLogger({ level: 'silent' }));
-    const found = await discoverSites(engine, config.images, config.health.path);
-    const site = found.sites.find((s) => s.name === testSite.container)!;
-    await world.proxy.apply(proxySitesOf(found.sites).sites);
-    const proxySiteId = siteIdOf(site);
-    const api = new RuntimeApi(join(config.proxy.haproxy.runDir, 'admin.sock'));
+    const { world, site, proxySiteId, adminSocket } = await realSite(h, testSite);
+    const api = new RuntimeApi(adminSocket);
     const gone = spawnSync('true').pid; // a process that has exited
     return {
       world,
