@@ -6,6 +6,7 @@
  * closed in the journal only once the site is whole (updated, rolled back, or nothing to do);
  * until then it stays unfinished, and every recover takes it up again.
  */
+import { isRefitError, oneLine } from '../errors.js';
 import type { Journal } from '../journal/journal.js';
 import { recoveryPlan } from '../journal/recover.js';
 import type { MaintenanceLog, MaintenanceStatus } from '../journal/types.js';
@@ -72,9 +73,19 @@ export async function maintainContainer(deps: PipelineDeps, runId: number, site:
 export async function recoverUnfinished(deps: PipelineDeps): Promise<ContainerReport[]> {
   await deps.world.sweepLeftovers();
   const reports: ContainerReport[] = [];
-  for (const log of deps.journal.unfinished()) reports.push(await recoverOne(deps, log));
+  for (const log of deps.journal.unfinished()) {
+    try {
+      reports.push(await recoverOne(deps, log));
+    } catch (err) {
+      // A journal this refit cannot read is left as it is, for an operator; the others still recover.
+      if (!isRefitError(err, 'journal')) throw err;
+      reports.push(reportWithoutSteps(headOf(log), 'failed', oneLine(err), log.imageAfter ? { reference: log.imageAfter, digest: null } : null));
+    }
+  }
   return reports;
 }
+
+const headOf = (log: MaintenanceLog) => ({ container: log.container, project: log.project, service: log.service, from: { reference: log.imageBefore, imageId: '' } });
 
 /** `refit recover` and the start of the daemon: recovery as a run of its own in the journal. */
 export async function recoveryRun(deps: PipelineDeps): Promise<{ runId: number; recovered: ContainerReport[]; failed: boolean }> {
@@ -93,7 +104,7 @@ async function recoverOne(deps: PipelineDeps, log: MaintenanceLog): Promise<Cont
     const reason = 'interrupted before its first step; nothing had changed';
     deps.journal.finishMaintenance(log.id, { status: 'rolled-back', reason });
     const to = log.imageAfter ? { reference: log.imageAfter, digest: null } : null;
-    return reportWithoutSteps({ container: log.container, project: log.project, service: log.service, from: { reference: log.imageBefore, imageId: '' } }, 'rolled-back', reason, to);
+    return reportWithoutSteps(headOf(log), 'rolled-back', reason, to);
   }
   const { plan } = journaled;
   const ctx = contextFor(plan, deps);
