@@ -26,7 +26,7 @@ describe('seeded fault schedules on the fake world', () => {
       const rand = seeded(seed);
       const scenario = scenarioOf(rand);
       const journal = inMemoryJournal();
-      const options = { failRate: rand() * 0.03, killRate: rand() * 0.02, faultyProcesses: 1 + Math.floor(rand() * 4) };
+      const options = { failRate: rand() * 0.03, killRate: rand() * 0.02, faultyProcesses: 1 + Math.floor(rand() * 4), quietEvents: rand() < 0.5 ? Math.floor(rand() * 250) : 0 };
       const r = await runSchedule(fakeTarget(scenario, journal), rand, options);
       journal.close();
       endings[r.status] = (endings[r.status] ?? 0) + 1;
@@ -41,6 +41,7 @@ describe('seeded fault schedules on the fake world', () => {
     if (ONLY) return;
     // The schedules reach every kind of ending and every kind of fault the test is about.
     expect(Object.keys(endings).sort()).toEqual(['rolled-back', 'skipped', 'updated']);
+    expect(endings.updated).toBeGreaterThan(COUNT / 10);
     const kills = faults.filter((f) => f.kind === 'kill');
     expect(kills.filter((f) => f.process === 1).length).toBeGreaterThan(100); // in run
     expect(kills.filter((f) => f.process > 1).length).toBeGreaterThan(100); // in recover
@@ -48,5 +49,7 @@ describe('seeded fault schedules on the fake world', () => {
     expect(faults.filter((f) => f.during.endsWith('undo-begin')).length).toBeGreaterThan(100); // inside undos
     expect(kills.filter((f) => f.at.startsWith('after journal')).length).toBeGreaterThan(100); // between journal entries
     expect(faults.filter((f) => f.at.startsWith('after proxy.add-server')).length).toBeGreaterThan(10); // between the two commands of an add
+    const afterCommit = ['original-traffic', 'retire-shadow', 'commit-configs', 'remove-scratch'];
+    expect(faults.filter((f) => afterCommit.some((s) => f.during.startsWith(`${s} `))).length).toBeGreaterThan(100); // past the commit point
   }, 300_000);
 });

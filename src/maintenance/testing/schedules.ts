@@ -49,6 +49,8 @@ export interface ScheduleOptions {
   killRate: number;
   /** Processes 1..faultyProcesses are faulty; those after are not. */
   faultyProcesses: number;
+  /** The first process's first this many commands and journal writes are fault-free (so that faults also come late in a run). */
+  quietEvents?: number;
   /** Check the invariants after every command (the real host checks fewer: each costs requests). */
   checkEveryCommand?: boolean;
   undoRetry?: PipelineDeps['undoRetry'];
@@ -106,7 +108,8 @@ export async function runSchedule(target: ScheduleTarget, rand: () => number, o:
   let result: ScheduleResult | null = null;
   while (!result) {
     processNo++;
-    const faulty = processNo <= o.faultyProcesses;
+    let quiet = processNo === 1 ? (o.quietEvents ?? 0) : 0;
+    const faulty = () => processNo <= o.faultyProcesses && quiet-- <= 0;
     let dead = false;
     const where = (what: string) => `process ${processNo}, ${what}`;
     const stop = (found: string[], what: string) => {
@@ -120,7 +123,7 @@ export async function runSchedule(target: ScheduleTarget, rand: () => number, o:
       faults.push({ kind, at, process: processNo, during: last ? `${last.step} ${last.phase}` : 'before the first step' });
     };
     const decide = (what: string) => {
-      if (!faulty) return;
+      if (!faulty()) return;
       const r = rand();
       if (r < o.killRate) {
         fault('kill', what);
@@ -161,7 +164,7 @@ export async function runSchedule(target: ScheduleTarget, rand: () => number, o:
           if (dead) throw new Killed('dead');
           writes++;
           const written = value.apply(real, args);
-          if (faulty && prop !== 'finishMaintenance' && rand() < o.killRate) {
+          if (prop !== 'finishMaintenance' && faulty() && rand() < o.killRate) {
             fault('kill', `after journal ${String(prop)} ${String(args[1])}`);
             dead = true;
             throw new Killed('killed after a journal write');
