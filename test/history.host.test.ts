@@ -61,7 +61,7 @@ describe('refit history after an update and a rollback', () => {
     expect(older).toMatch(/\n {6}configs:\n(?: {8}.*\n)* {8}conflict +site\.conf \(you won 1 conflicting hunk\)\n {12}at line \d+, upstream wanted:\n(?: {14}\| .*\n)* {14}\| workers=4\n/);
     expect(older).toMatch(/\n {8}added +new-in-v2\.conf\n/);
     expect(older).toMatch(/\n {6}health of the shadow: healthy after \d+ attempts?\n {6}health of the original: healthy after \d+ attempts?\n/);
-    expect(older).toMatch(/\n {6}steps: pull [\d.]+ m?s, scratch .*, retire-shadow [\d.]+ m?s, remove-scratch [\d.]+ m?s\n?$/);
+    expect(older).toMatch(/\n {6}steps: pull [\d.]+ m?s, scratch .*, retire-shadow [\d.]+ m?s, commit-configs [\d.]+ m?s, remove-scratch [\d.]+ m?s\n?$/);
   });
 
   it('gives the same as JSON: reports with merge hunks, health attempts, step timings, journal entries', () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMIT_STEP, MAINTENANCE_STEPS, type StepName } from '../src/journal/steps.js';
+import { STEP_ORDER } from '../src/maintenance/steps.js';
 import type { PassReport } from '../src/maintenance/report.js';
 import { FLAVORS } from './support/compose-project.js';
 import { OLD_TREE, startHarness, tree, type Harness, type TestSite } from './support/host-harness.js';
@@ -131,7 +131,7 @@ describe('a pass over several sites', () => {
 });
 
 describe('a failure injected after a step', () => {
-  const beforeCommit = MAINTENANCE_STEPS.slice(0, MAINTENANCE_STEPS.indexOf(COMMIT_STEP));
+  const beforeCommit = STEP_ORDER.names.slice(0, STEP_ORDER.names.indexOf(STEP_ORDER.commit));
   it.each(beforeCommit)('fail:%s is rolled back to the untouched site', async (step) => {
     const site = await h.site(beforeCommit.indexOf(step) % 2 ? 'v1' : 'v2');
     try {
@@ -180,7 +180,7 @@ describe('hooks', () => {
 
 describe('SIGKILL of refit, then refit recover', () => {
   // After every journal entry of a maintenance: each step's begin (killed mid-step) and done.
-  const points = MAINTENANCE_STEPS.flatMap((s) => [`${s}:begin`, `${s}:done`]);
+  const points = STEP_ORDER.names.flatMap((s) => [`${s}:begin`, `${s}:done`]);
   it.each(points)('killed after %s: the site serves, old or new as a whole, nothing orphaned', async (point) => {
     const site = await h.site(points.indexOf(point) % 2 ? 'v1' : 'v2');
     try {
@@ -190,8 +190,10 @@ describe('SIGKILL of refit, then refit recover', () => {
       expect(r.stderr).toBe('');
       expect(r.code, r.stdout + r.stderr).toBe(0);
       const [recovered] = r.json<{ recovered: PassReport['containers'] }>().recovered;
-      const [step, phase] = point.split(':') as [StepName, string];
-      const committed = MAINTENANCE_STEPS.indexOf(step) > MAINTENANCE_STEPS.indexOf(COMMIT_STEP) || (step === COMMIT_STEP && phase === 'done');
+      const [step, phase] = point.split(':') as [string, string];
+      const at = STEP_ORDER.names.indexOf(step);
+      const commit = STEP_ORDER.names.indexOf(STEP_ORDER.commit);
+      const committed = at > commit || (at === commit && phase === 'done');
       expect(recovered?.result).toBe(committed ? 'updated' : 'rolled-back');
       await expectWhole(site, committed ? 'new' : 'old');
       const again = await refitAsync(['recover'], h.env);

@@ -27,6 +27,6 @@ export function contextOf(cmd: Command): CommandContext {
   return {
     json: Boolean(flags.json),
     config,
-    engine: () => (engine ??= connectEngine(config.docker.socket)),
+    engine: () => (engine ??= connectEngine(config.docker.socket, { timeoutMs: config.docker.timeoutMs })),
   };
 }

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Engine } from '../docker/engine.js';
-import { engineError } from '../docker/engine.js';
+import { engineError, statusOf } from '../docker/engine.js';
 import { RefitError } from '../errors.js';
 import type { Site } from '../site/discover.js';
 import { runCompose, type ComposeCli, type ComposeTarget } from './cli.js';
@@ -71,10 +71,11 @@ export async function startShadow(cli: ComposeCli, site: Site, opts: ShadowOptio
   await runCompose(cli, target, ['up', '-d', '--no-deps', '--force-recreate', site.compose.service]);
 
   let info: Docker.ContainerInspectInfo;
+  const what = `inspect the shadow ${ref.containerName} of ${site.name}`;
   try {
-    info = await opts.engine.api.getContainer(ref.containerName).inspect();
+    info = await opts.engine.call(what, (abortSignal) => opts.engine.api.getContainer(ref.containerName).inspect({ abortSignal }));
   } catch (err) {
-    throw engineError(`inspect the shadow ${ref.containerName} of ${site.name}`, err);
+    throw err instanceof RefitError ? err : engineError(what, err);
   }
   const networks = Object.entries(info.NetworkSettings.Networks ?? {})
     .map(([name, n]) => ({ name, ip: n.IPAddress }))
@@ -89,7 +90,9 @@ export async function startShadow(cli: ComposeCli, site: Site, opts: ShadowOptio
 }
 
 /**
- * Removes the shadow's container (with its anonymous volumes) and any network the shadow
+ * Stops the shadow's container gracefully, as Compose stops a service (its stop signal, then
+ * SIGKILL only after its grace period: the container's StopTimeout, Compose's
+ * stop_grace_period), then removes it (with its anonymous volumes) and any network the shadow
  * project created, found by their Compose project label: works after a crash without the
  * override file, is a no-op when nothing is left, and never matches the original, whose
  * resources carry the original project's label.
@@ -98,18 +101,37 @@ export async function removeShadow(engine: Engine, ref: ShadowRef): Promise<{ co
   if (!ref.project.endsWith(SHADOW_SUFFIX)) throw new RefitError('internal', `refusing to remove project ${ref.project}: it is not a shadow project`);
   const removed = { containers: [] as string[], networks: [] as string[] };
   const byProject = { label: [`${PROJECT_LABEL}=${ref.project}`] };
+  const what = `remove the shadow project ${ref.project}`;
   try {
-    const containers = await engine.api.listContainers({ all: true, filters: { label: [...byProject.label, SHADOW_LABEL] } });
+    const containers = await engine.call(what, (abortSignal) => engine.api.listContainers({ all: true, filters: { label: [...byProject.label, SHADOW_LABEL] }, abortSignal }));
     for (const c of containers) {
-      await engine.api.getContainer(c.Id).remove({ force: true, v: true });
+      const container = engine.api.getContainer(c.Id);
+      if (c.State === 'running' || c.State === 'restarting') {
+        const grace = stopTimeoutOf((await engine.call(what, (abortSignal) => container.inspect({ abortSignal }))).Config) ?? DOCKER_STOP_GRACE_S;
+        await engine.call(`stop the shadow ${c.Names[0] ?? c.Id}`, (abortSignal) => container.stop({ abortSignal }).catch(alreadyStopped), { timeoutMs: grace * 1000 + engine.timeoutMs });
+      }
+      await engine.call(what, (abortSignal) => container.remove({ force: true, v: true, abortSignal }));
       removed.containers.push((c.Names[0] ?? c.Id).replace(/^\//, ''));
     }
-    for (const n of await engine.api.listNetworks({ filters: byProject })) {
-      await engine.api.getNetwork(n.Id).remove();
+    for (const n of await engine.call(what, (abortSignal) => engine.api.listNetworks({ filters: byProject, abortSignal }))) {
+      await engine.call(what, (abortSignal) => engine.api.getNetwork(n.Id).remove({ abortSignal }));
       removed.networks.push(n.Name);
     }
   } catch (err) {
-    throw engineError(`remove the shadow project ${ref.project}`, err);
+    throw err instanceof RefitError ? err : engineError(what, err);
   }
   return removed;
+}
+
+/** Docker's grace period for a container that sets none (`docker stop` without -t). */
+const DOCKER_STOP_GRACE_S = 10;
+
+/** Compose's stop_grace_period, as the container's StopTimeout (the inspect type of @types/dockerode leaves it out). */
+function stopTimeoutOf(config: object): number | undefined {
+  return 'StopTimeout' in config && typeof config.StopTimeout === 'number' ? config.StopTimeout : undefined;
+}
+
+/** 304: the container had already stopped. */
+function alreadyStopped(err: unknown): void {
+  if (statusOf(err) !== 304) throw err;
 }

@@ -80,6 +80,14 @@ export const proxySchema = z
   })
   .strict();
 
+export const dockerSchema = z
+  .object({
+    socket: absPath.default('/var/run/docker.sock'),
+    /** Longest wait for one Docker Engine API call (a container's graceful stop gets its grace period on top). */
+    timeoutMs: ms(60_000, 1),
+  })
+  .strict();
+
 export const registrySchema = z
   .object({
     /** Docker client config with `auths` (credentials for private registries). */
@@ -90,6 +98,10 @@ export const registrySchema = z
     insecure: z.array(z.string()).default([]),
     /** Per request, including reading the answer. */
     timeoutMs: ms(10_000, 1),
+    /** A pull whose progress stops this long is abandoned (the maintenance rolls back). */
+    pullStallMs: ms(120_000, 1),
+    /** A pull still running after this long is abandoned, progress or not. */
+    pullTimeoutMs: ms(1_800_000, 1),
     /** Retries on network errors, timeouts, 5xx and 429, with exponential backoff. */
     retries: z.number().int().min(0).max(10).default(3),
     /** A 429 whose Retry-After asks for longer than this fails that check instead of stalling the pass. */
@@ -207,10 +219,7 @@ export const fleetSchema = z
 
 export const configSchema = z
   .object({
-    docker: z
-      .object({ socket: absPath.default('/var/run/docker.sock') })
-      .strict()
-      .default({ socket: '/var/run/docker.sock' }),
+    docker: dockerSchema.default(() => dockerSchema.parse({})),
     stateDir: absPath.default('/var/lib/refit'),
     images: imagesSchema.default(() => imagesSchema.parse({})),
     schedule: scheduleSchema.default(() => scheduleSchema.parse({})),
@@ -239,6 +248,7 @@ export type ProxyConfig = z.infer<typeof proxySchema>;
 export type HaproxyConfig = z.infer<typeof haproxySchema>;
 export type NginxConfig = z.infer<typeof nginxSchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
+export type DockerConfig = z.infer<typeof dockerSchema>;
 export type ImagesConfig = z.infer<typeof imagesSchema>;
 export type MetricsConfig = z.infer<typeof metricsSchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;

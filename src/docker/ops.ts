@@ -5,7 +5,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { RefitError } from '../errors.js';
-import { engineError, type Engine } from './engine.js';
+import { engineError, statusOf, type Engine } from './engine.js';
 
 export interface ContainerEndpoint {
   name: string;
@@ -19,10 +19,10 @@ export interface ContainerEndpoint {
 export async function endpointOf(engine: Engine, name: string, network?: string): Promise<ContainerEndpoint | null> {
   let info;
   try {
-    info = await engine.api.getContainer(name).inspect();
+    info = await engine.call(`inspect container ${name}`, (abortSignal) => engine.api.getContainer(name).inspect({ abortSignal }));
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return null;
-    throw engineError(`inspect container ${name}`, err);
+    if (statusOf(err) === 404) return null;
+    throw err instanceof RefitError ? err : engineError(`inspect container ${name}`, err);
   }
   const nets = Object.entries(info.NetworkSettings?.Networks ?? {}).sort(([a], [b]) => a.localeCompare(b));
   return {
@@ -46,19 +46,20 @@ export function splitTag(reference: string): { repo: string; tag: string } {
 export async function tagImage(engine: Engine, imageId: string, reference: string): Promise<void> {
   const { repo, tag } = splitTag(reference);
   try {
-    await engine.api.getImage(imageId).tag({ repo, tag });
+    await engine.call(`tag ${imageId} as ${reference}`, (abortSignal) => engine.api.getImage(imageId).tag({ repo, tag, abortSignal }));
   } catch (err) {
-    throw engineError(`tag ${imageId} as ${reference}`, err);
+    throw err instanceof RefitError ? err : engineError(`tag ${imageId} as ${reference}`, err);
   }
 }
 
 /** Runs `sh -c command` in the container; rejects with its output when it exits non-zero or times out. */
 export async function execInContainer(engine: Engine, name: string, command: string, timeoutMs: number): Promise<string> {
   const container = engine.api.getContainer(name);
-  const exec = await container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true }).catch((err) => {
-    throw engineError(`run a hook in ${name}`, err);
+  const what = `run a hook in ${name}`;
+  const exec = await engine.call(what, (abortSignal) => container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true, abortSignal })).catch((err) => {
+    throw err instanceof RefitError ? err : engineError(what, err);
   });
-  const stream = await exec.start({ hijack: true, stdin: false });
+  const stream = await engine.call(what, () => exec.start({ hijack: true, stdin: false }));
   const out = new PassThrough();
   let output = '';
   out.on('data', (d: Buffer) => {
@@ -72,7 +73,7 @@ export async function execInContainer(engine: Engine, name: string, command: str
       timer = setTimeout(() => reject(new RefitError('docker', `hook \`${command}\` in ${name} timed out after ${timeoutMs} ms`)), timeoutMs);
     }),
   ]).finally(() => clearTimeout(timer));
-  const { ExitCode } = await exec.inspect();
+  const { ExitCode } = await engine.call(`ask how the hook in ${name} ended`, (abortSignal) => exec.inspect({ abortSignal }));
   if (ExitCode !== 0) throw new RefitError('docker', `hook \`${command}\` in ${name} exited with ${ExitCode}: ${output.trim().split('\n').slice(-1)[0] ?? ''}`);
   return output;
 }

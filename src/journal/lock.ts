@@ -186,14 +186,19 @@ function unlinkIfSame(path: string, id: Identity): void {
 /** Alive = same host, pid exists, and (where /proc tells) it is the same process that took the lock. */
 export function isAlive(h: LockHolder): boolean {
   if (h.host !== hostname()) return true; // cannot check another host's processes: assume it runs
+  return processAlive(h.pid, h.startTime);
+}
+
+/** The process `pid` exists and (where /proc tells) is the one that started at `startTime`, not a later one with its pid. */
+export function processAlive(pid: number, startTime: string | null): boolean {
   try {
-    process.kill(h.pid, 0);
+    process.kill(pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
     // EPERM: the pid exists but belongs to another user.
   }
-  const now = processStartTime(h.pid);
-  return h.startTime === null || now === null || now === h.startTime;
+  const now = processStartTime(pid);
+  return startTime === null || now === null || now === startTime;
 }
 
 /** Start time of a process in clock ticks since boot (/proc/PID/stat field 22), or null. */

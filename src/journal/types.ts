@@ -3,8 +3,6 @@
  * What the journal stores: runs, one maintenance per container per run, and the step entries of
  * each maintenance. Records are JSON values chosen by the pipeline: whatever the undo needs.
  */
-import type { StepName } from './steps.js';
-
 export type RunKind = 'run' | 'dry-run' | 'recover' | 'daemon';
 /** `interrupted`: the process died before finishing the run (closed later by closeAbandonedRuns). */
 export type RunResult = 'success' | 'failed' | 'interrupted';
@@ -16,7 +14,8 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export interface StepEntry {
   /** Journal-wide sequence number: the true order of entries. */
   seq: number;
-  step: StepName;
+  /** As the maintenance named it when it wrote the entry (older refits used other names: see maintenance/plan-record.ts). */
+  step: string;
   phase: StepPhase;
   at: Date;
   record: JsonValue | null;

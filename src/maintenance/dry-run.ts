@@ -44,8 +44,8 @@ export async function dryRun(host: PassHost, opts: { containers?: string[] }): P
       }
       await world.makePrivateDir(scratch);
       const { imageId } = await world.pull(pinned);
-      await world.extractConfigs(site.image.id, site.config.containerPath, join(scratch, 'base'));
-      await world.extractConfigs(imageId, site.config.containerPath, join(scratch, 'latest'));
+      await world.extractConfigs(site.image.id, site.config.containerPath, join(scratch, 'base'), 'dry-run');
+      await world.extractConfigs(imageId, site.config.containerPath, join(scratch, 'latest'), 'dry-run');
       report.merge = await world.mergeConfigs({ base: join(scratch, 'base'), latest: join(scratch, 'latest'), customer: site.config.hostPath, out: join(scratch, 'merged') });
     } catch (err) {
       report.notes.push(`merge preview failed: ${oneLine(err)}`);

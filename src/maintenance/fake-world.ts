@@ -1,30 +1,49 @@
 /**
  * @module maintenance/fake-world
- * An in-memory World for pipeline tests: images and tags, containers with the config tree they
- * started with, the customer's config dir, compose files, a proxy with per-server state. Every
- * call is logged; any call can be made to fail. Not used outside tests.
+ * An in-memory World for pipeline tests, as faithful to the real one as its contract tests
+ * (world.contract.ts) can tell: images and tags, containers with the config tree they started
+ * with, the customer's config dir and the swap's sibling trees, scratch files, compose files,
+ * config-extract containers, and a proxy whose add is two commands like HAProxy's (`add server`
+ * in maintenance, then `set server … state ready`).
+ *
+ * Every side effect is one named command. Tests watch them through `onCommand`, called before
+ * and after each: throwing there fails the command before its effect, or after it (a failure
+ * between two commands of one call), or kills refit there. Not used outside tests.
  */
 import { shadowContainerName } from '../compose/override.js';
 import type { HealthTarget, Verdict } from '../health/types.js';
-import type { Site } from '../site/discover.js';
-import type { ApplyOptions, DrainResult, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../proxy/types.js';
 import type { MergeReport } from '../merge/report.js';
 import { summarize } from '../merge/report.js';
+import type { ApplyOptions, DrainResult, ProxyAdapter, ProxySite, ServerState, Upstream, UpstreamState } from '../proxy/types.js';
+import type { Site } from '../site/discover.js';
+import { swapNames } from '../site-config/swap.js';
 import type { Endpoint, ShadowRequest, World } from './world.js';
 
-interface FakeContainer {
+export interface FakeContainer {
   id: string;
   imageId: string;
   ip: string;
-  /** Which config tree the container started with. */
-  config: string;
+  /** The tree bind-mounted at its config path: the directory itself, so it sees edits made to it, wherever it is renamed to. */
+  config: FakeDir | null;
+  running: boolean;
 }
+
+export type CommandHook = (command: string, when: 'before' | 'after') => void;
+
+/** A directory (or file) of the fake's file system: its content is a name; renames move the object, edits change it in place. */
+export interface FakeDir {
+  tree: string;
+}
+
+/** The fake's config trees are names; a merge of tree T is `merged(T)`. */
+export const mergedTree = (customer: string): string => `merged(${customer})`;
+const fingerprintOf = (tree: string): string => `fp:${tree}`;
 
 export class FakeProxy implements ProxyAdapter {
   readonly kind = 'haproxy' as const;
   readonly zeroDowntime = true;
-  readonly servers = new Map<string, Map<string, { ip: string; state: UpstreamState['state'] }>>();
-  constructor(private readonly log: (call: string) => void) {}
+  readonly servers = new Map<string, Map<string, { ip: string; port: number; state: ServerState }>>();
+  constructor(private readonly cmd: FakeWorld['cmd']) {}
   private site(id: string) {
     let s = this.servers.get(id);
     if (!s) this.servers.set(id, (s = new Map()));
@@ -32,31 +51,39 @@ export class FakeProxy implements ProxyAdapter {
   }
   /** As the real adapters: exactly these sites and servers, in rotation; owned sites keep theirs. */
   async apply(sites: ProxySite[], o: ApplyOptions = {}) {
-    this.log(`proxy.apply ${sites.map((s) => s.id).join(',')}`);
-    const owned = o.owned?.() ?? new Set<string>();
-    for (const id of [...this.servers.keys()]) if (!owned.has(id) && !sites.some((s) => s.id === id)) this.servers.delete(id);
-    for (const s of sites) {
-      if (owned.has(s.id) && this.servers.has(s.id)) continue;
-      this.servers.set(s.id, new Map(s.servers.map((up) => [up.name, { ip: up.ip, state: 'ready' as const }])));
-    }
+    this.cmd(`proxy.apply ${sites.map((s) => s.id).join(',')}`, () => {
+      const owned = o.owned?.() ?? new Set<string>();
+      for (const id of [...this.servers.keys()]) if (!owned.has(id) && !sites.some((s) => s.id === id)) this.servers.delete(id);
+      for (const s of sites) {
+        if (owned.has(s.id) && this.servers.has(s.id)) continue;
+        this.servers.set(s.id, new Map(s.servers.map((up) => [up.name, { ip: up.ip, port: up.port, state: 'ready' as ServerState }])));
+      }
+    });
   }
+  /** Like HAProxy's: a new server is added in maintenance, then set ready; an existing one gets its address, then ready. */
   async add(siteId: string, up: Upstream) {
-    this.log(`proxy.add ${up.name}`);
-    if (this.site(siteId).has(up.name)) throw new Error(`server ${up.name} already in ${siteId}`);
-    this.site(siteId).set(up.name, { ip: up.ip, state: 'ready' });
+    const site = this.site(siteId);
+    if (!site.has(up.name)) this.cmd(`proxy.add-server ${up.name}`, () => site.set(up.name, { ip: up.ip, port: up.port, state: 'maint' }));
+    else this.cmd(`proxy.set-addr ${up.name}`, () => Object.assign(site.get(up.name)!, { ip: up.ip, port: up.port }));
+    this.cmd(`proxy.set-ready ${up.name}`, () => {
+      const s = site.get(up.name);
+      if (!s) throw new Error(`no server ${up.name} in ${siteId}`);
+      s.state = 'ready';
+    });
   }
   async drain(siteId: string, up: Upstream): Promise<DrainResult> {
-    this.log(`proxy.drain ${up.name}`);
     const s = this.site(siteId).get(up.name);
-    if (s) s.state = 'drain';
-    return { drained: true, waitedMs: 1, remainingSessions: 0 };
+    if (s) this.cmd(`proxy.drain ${up.name}`, () => (s.state = 'drain'));
+    return { drained: true, waitedMs: 0, remainingSessions: 0 };
   }
   async remove(siteId: string, up: Upstream) {
-    this.log(`proxy.remove ${up.name}`);
-    this.site(siteId).delete(up.name);
+    const site = this.site(siteId);
+    if (!site.has(up.name)) return;
+    this.cmd(`proxy.set-maint ${up.name}`, () => (site.get(up.name)!.state = 'maint'));
+    this.cmd(`proxy.del-server ${up.name}`, () => site.delete(up.name));
   }
   async list(siteId: string): Promise<UpstreamState[]> {
-    return [...this.site(siteId)].map(([name, s]) => ({ name, ip: s.ip, port: 80, state: s.state, sessions: 0 }));
+    return this.cmd('proxy.list', () => [...this.site(siteId)].map(([name, s]) => ({ name, ip: s.ip, port: s.port, state: s.state, sessions: 0 })));
   }
   async probeRoute() {
     return null;
@@ -65,148 +92,282 @@ export class FakeProxy implements ProxyAdapter {
     return false;
   }
   async stop() {}
-  /** Names of servers that get new requests. */
+  /** Names of the servers that get new requests. */
   ready(siteId: string): string[] {
     return [...this.site(siteId)].filter(([, s]) => s.state === 'ready').map(([n]) => n);
   }
 }
 
+export interface FakeWorldOptions {
+  original: string;
+  image: { reference: string; id: string };
+  siteId: string;
+  /** The customer's config dir, or null for a site without one. */
+  configDir: string | null;
+}
+
 export class FakeWorld implements World {
+  /** Every command, in order. */
   readonly calls: string[] = [];
+  onCommand: CommandHook | null = null;
+  /** The next command whose line starts with this prefix fails before its effect (once). */
+  failOn: string | null = null;
   readonly tags = new Map<string, string>();
+  /** IDs of the images on the host (an image stays when its tag moves on, as in Docker). */
+  readonly images = new Set<string>();
   /** What a pull of a reference brings. */
   readonly registry = new Map<string, string>();
   readonly containers = new Map<string, FakeContainer>();
-  readonly dirs = new Set<string>();
-  /** The customer's config dir: which tree it holds. */
-  customerConfig = 'customer-v1';
+  /** Config-extract containers by id: the refit process (generation) that made each, and what for. */
+  readonly extractContainers = new Map<string, { generation: number; owner: string }>();
+  /** The refit process now running: a killed refit's successor has the next number. */
+  generation = 0;
+  /** Trees and files by path: the customer's config dir and its swap siblings, scratch, backups. */
+  readonly fs = new Map<string, FakeDir>();
   composeImage: string;
-  readonly backups: string[] = [];
   readonly proxy: FakeProxy;
   drainTimeoutMs = 1000;
   /** Containers on these images fail their health check. */
   readonly unhealthyImages = new Set<string>();
-  /** The next call whose log line starts with this prefix throws (once). */
-  failOn: string | null = null;
+  /** Containers this says so of fail their health check too. */
+  unhealthyWhen: ((name: string, c: FakeContainer) => boolean) | null = null;
+  /** IDs of containers that passed a health check. */
+  readonly proven = new Set<string>();
   private ids = 0;
 
-  constructor(opts: { original: string; image: { reference: string; id: string }; siteId: string }) {
-    this.proxy = new FakeProxy((c) => this.call(c));
+  constructor(readonly opts: FakeWorldOptions) {
+    this.proxy = new FakeProxy((line, effect) => this.cmd(line, effect));
     this.composeImage = opts.image.reference;
     this.tags.set(opts.image.reference, opts.image.id);
-    this.containers.set(opts.original, { id: 'c0', imageId: opts.image.id, ip: '10.0.0.1', config: this.customerConfig });
-    this.proxy.servers.set(opts.siteId, new Map([[opts.original, { ip: '10.0.0.1', state: 'ready' }]]));
+    this.images.add(opts.image.id);
+    const customer = { tree: 'customer-v1' };
+    if (opts.configDir) this.fs.set(opts.configDir, customer);
+    this.containers.set(opts.original, { id: 'c0', imageId: opts.image.id, ip: '10.0.0.1', config: opts.configDir ? customer : null, running: true });
+    this.proxy.servers.set(opts.siteId, new Map([[opts.original, { ip: '10.0.0.1', port: 80, state: 'ready' }]]));
   }
 
-  private call(line: string): void {
+  /** One command: logged, watched before and after, and its effect in between. */
+  cmd<T>(line: string, effect: () => T): T {
     this.calls.push(line);
     if (this.failOn && line.startsWith(this.failOn)) {
       this.failOn = null;
       throw new Error(`injected failure at ${line}`);
     }
+    this.onCommand?.(line, 'before');
+    const result = effect();
+    this.onCommand?.(line, 'after');
+    return result;
   }
 
-  private newContainer(name: string, imageId: string, config: string): void {
+  /** The customer's config dir's tree, or null while it is absent. */
+  get customerConfig(): string | null {
+    return this.opts.configDir ? this.treeAt(this.opts.configDir) : null;
+  }
+
+  /** What is at `path`, or null. */
+  treeAt(path: string): string | null {
+    return this.fs.get(path)?.tree ?? null;
+  }
+
+  /** The customer's own tree as they last left it (their latest edit). */
+  customerEdits = 'customer-v1';
+
+  /** A customer edit: a new version of their tree (only while the dir holds their tree, not a merged one). */
+  editCustomerConfig(): boolean {
+    const dir = this.opts.configDir ? this.fs.get(this.opts.configDir) : undefined;
+    if (!dir || dir.tree !== this.customerEdits) return false;
+    this.customerEdits = `customer-v${Number(this.customerEdits.slice('customer-v'.length)) + 1}`;
+    dir.tree = this.customerEdits;
+    return true;
+  }
+
+  /** Paths under `root` (itself included). */
+  pathsUnder(root: string): string[] {
+    return [...this.fs.keys()].filter((p) => p === root || p.startsWith(`${root}/`));
+  }
+
+  private newContainer(name: string, imageId: string, config: FakeDir | null): void {
     const n = ++this.ids;
-    this.containers.set(name, { id: `c${n}`, imageId, ip: `10.0.1.${n}`, config });
+    this.containers.set(name, { id: `c${n}`, imageId, ip: `10.0.1.${n}`, config, running: true });
+  }
+
+  private requireDir(path: string, what: string): FakeDir {
+    const dir = this.fs.get(path);
+    if (dir === undefined) throw new Error(`${what} ${path} does not exist`);
+    return dir;
+  }
+
+  private parentMustExist(path: string): void {
+    const parent = path.slice(0, path.lastIndexOf('/'));
+    if (!this.fs.has(parent)) throw new Error(`ENOENT: ${parent} does not exist`);
   }
 
   async pull(reference: string) {
-    this.call(`pull ${reference}`);
-    const id = this.registry.get(reference);
-    if (!id) throw new Error(`no ${reference} in the registry`);
-    this.tags.set(reference, id);
-    return { imageId: id };
+    return this.cmd(`pull ${reference}`, () => {
+      const id = this.registry.get(reference);
+      if (!id) throw new Error(`no ${reference} in the registry`);
+      this.images.add(id);
+      this.tags.set(reference, id);
+      return { imageId: id };
+    });
   }
   async tagTarget(reference: string) {
-    return this.tags.get(reference) ?? null;
+    return this.cmd(`tag-target ${reference}`, () => this.tags.get(reference) ?? null);
   }
   async tag(imageId: string, reference: string) {
-    this.call(`tag ${reference}`);
-    this.tags.set(reference, imageId);
+    this.cmd(`tag ${reference}`, () => {
+      if (!this.images.has(imageId)) throw new Error(`no such image ${imageId}`);
+      this.tags.set(reference, imageId);
+    });
   }
   async makePrivateDir(path: string) {
-    this.call(`mkdir ${path}`);
-    this.dirs.add(path);
+    this.cmd(`mkdir ${path}`, () => this.fs.set(path, this.fs.get(path) ?? { tree: 'dir' }));
   }
   async removeDir(path: string) {
-    this.call(`rmdir ${path}`);
-    this.dirs.delete(path);
+    this.cmd(`rmdir ${path}`, () => {
+      for (const p of this.pathsUnder(path)) this.fs.delete(p);
+    });
   }
-  async extractConfigs(image: string) {
-    this.call(`extract ${image}`);
+  async extractConfigs(image: string, _containerPath: string, dest: string, owner: string) {
+    const id = this.cmd(`extract.create ${image}`, () => {
+      const cid = `x${++this.ids}`;
+      this.extractContainers.set(cid, { generation: this.generation, owner });
+      return cid;
+    });
+    try {
+      this.cmd(`extract.copy ${dest}`, () => {
+        this.parentMustExist(dest);
+        this.fs.set(dest, { tree: `stock(${this.tags.get(image) ?? image})` });
+      });
+    } finally {
+      this.cmd(`extract.remove ${id}`, () => this.extractContainers.delete(id));
+    }
     return { refused: [] };
   }
   async mergeConfigs(dirs: { base: string; latest: string; customer: string; out: string }): Promise<MergeReport> {
-    this.call('merge');
-    const items: MergeReport['items'] = [{ path: 'site.conf', kind: 'file', outcome: 'merged' }];
-    return { ...dirs, items, refused: [], notes: [], summary: summarize(items) };
+    return this.cmd(`merge ${dirs.out}`, () => {
+      this.requireDir(dirs.base, 'stock configs');
+      this.requireDir(dirs.latest, 'stock configs');
+      this.parentMustExist(dirs.out);
+      const customer = this.requireDir(dirs.customer, 'config dir').tree;
+      this.fs.set(dirs.out, { tree: mergedTree(customer) });
+      const items: MergeReport['items'] = [{ path: 'site.conf', kind: 'file', outcome: 'merged' }];
+      return { ...dirs, items, refused: [], notes: [], summary: summarize(items), customerFingerprint: fingerprintOf(customer) };
+    });
   }
-  async backupConfigs(_dir: string, dest: string) {
-    this.call('backup');
-    this.backups.push(dest);
+  async backupConfigs(dir: string, dest: string) {
+    return this.cmd(`backup ${dest}`, () => {
+      const { tree } = this.requireDir(dir, 'config dir');
+      this.fs.set(dest, { tree });
+      return { fingerprint: fingerprintOf(tree) };
+    });
   }
   async pruneBackups() {
-    this.call('prune-backups');
+    this.cmd('prune-backups', () => undefined);
   }
-  async installConfigs() {
-    this.call('install-configs');
-    this.customerConfig = 'merged';
+  async installConfigs(dir: string, mergedDir: string, maintenanceId: string, customerFingerprint: string) {
+    const n = swapNames(dir, maintenanceId);
+    const current = this.treeAt(dir);
+    if (current === null || fingerprintOf(current) !== customerFingerprint) return { installed: false };
+    this.cmd('swap.stage', () => this.fs.set(n.staging, { tree: this.requireDir(mergedDir, 'merged tree').tree }));
+    this.cmd('swap.out', () => this.rename(dir, n.previous));
+    this.cmd('swap.in', () => this.rename(n.staging, dir));
+    if (fingerprintOf(this.treeAt(n.previous)!) === customerFingerprint) return { installed: true };
+    await this.restoreConfigs(dir, maintenanceId);
+    return { installed: false };
   }
-  async restoreConfigs() {
-    this.call('restore-configs');
-    if (this.customerConfig === 'merged') this.customerConfig = 'customer-v1';
+  async restoreConfigs(dir: string, maintenanceId: string) {
+    const n = swapNames(dir, maintenanceId);
+    if (this.fs.has(n.previous)) {
+      if (this.fs.has(dir)) this.cmd('swap.back-out', () => this.rename(dir, n.discard));
+      this.cmd('swap.back-in', () => this.rename(n.previous, dir));
+    }
+    for (const leftover of [n.discard, n.staging]) if (this.fs.has(leftover)) this.cmd(`swap.drop ${leftover}`, () => this.fs.delete(leftover));
   }
-  async commitConfigs() {
-    this.call('commit-configs');
+  async commitConfigs(dir: string, maintenanceId: string) {
+    const n = swapNames(dir, maintenanceId);
+    for (const leftover of [n.previous, n.staging, n.discard]) if (this.fs.has(leftover)) this.cmd(`swap.drop ${leftover}`, () => this.fs.delete(leftover));
   }
-  async saveComposeFiles() {
-    this.call('save-compose');
+  private rename(from: string, to: string): void {
+    const dir = this.requireDir(from, 'rename source');
+    if (this.fs.has(to)) throw new Error(`rename target ${to} exists`);
+    this.fs.delete(from);
+    this.fs.set(to, dir);
   }
-  async restoreComposeFiles(): Promise<void> {
-    this.call('restore-compose');
-    this.composeImage = this.savedComposeImage ?? this.composeImage;
+  async saveComposeFiles(_compose: Site['compose'], dest: string) {
+    this.cmd(`save-compose ${dest}`, () => {
+      this.parentMustExist(dest);
+      this.fs.set(dest, { tree: this.composeImage });
+    });
   }
-  private savedComposeImage: string | null = null;
+  async restoreComposeFiles(_compose: Site['compose'], savedIn: string) {
+    const saved = this.treeAt(savedIn);
+    if (saved !== null && saved !== this.composeImage) this.cmd('restore-compose', () => (this.composeImage = saved));
+  }
   async bumpImageTag(_compose: Site['compose'], reference: string) {
-    this.call(`bump ${reference}`);
-    this.savedComposeImage ??= this.composeImage;
-    this.composeImage = reference;
+    this.cmd(`bump ${reference}`, () => (this.composeImage = reference));
     return { file: 'docker-compose.yml' };
   }
   async startShadow(site: Site, req: ShadowRequest): Promise<Endpoint> {
     const name = shadowContainerName(site.name);
-    this.call(`shadow.start ${name}`);
-    this.newContainer(name, this.tags.get(req.image) ?? req.image, 'merged');
+    this.cmd(`shadow.override ${req.scratch}`, () => {
+      this.requireDir(req.scratch, 'scratch dir');
+      this.fs.set(`${req.scratch}/shadow.compose.yml`, { tree: req.image });
+    });
+    this.cmd(`shadow.up ${name}`, () => this.newContainer(name, this.tags.get(req.image) ?? req.image, req.mergedDir ? this.requireDir(req.mergedDir, 'merged tree') : null));
     return (await this.endpointOf(name))!;
   }
   async removeShadow(site: Site) {
     const name = shadowContainerName(site.name);
-    this.call(`shadow.remove ${name}`);
-    this.containers.delete(name);
+    const shadow = this.containers.get(name);
+    if (!shadow) return;
+    if (shadow.running) this.cmd(`shadow.stop ${name}`, () => (shadow.running = false));
+    this.cmd(`shadow.rm ${name}`, () => this.containers.delete(name));
   }
-  async recreateService(site: { service: string }) {
-    const name = [...this.containers.keys()].find((n) => !n.includes('shadow'))!;
-    this.call(`recreate ${site.service}`);
-    const imageId = this.tags.get(this.composeImage);
-    if (!imageId) throw new Error(`no image ${this.composeImage}`);
-    this.newContainer(name, imageId, this.customerConfig);
+  async recreateService(compose: Site['compose']) {
+    const name = this.opts.original;
+    this.cmd(`recreate.rm ${compose.service}`, () => this.containers.delete(name));
+    this.cmd(`recreate.up ${compose.service}`, () => {
+      const imageId = this.tags.get(this.composeImage);
+      if (!imageId) throw new Error(`no image ${this.composeImage}`);
+      this.newContainer(name, imageId, this.opts.configDir ? this.requireDir(this.opts.configDir, 'bind mount source') : null);
+    });
   }
   async endpointOf(name: string): Promise<Endpoint | null> {
-    const c = this.containers.get(name);
-    return c ? { name, id: c.id, imageId: c.imageId, ip: c.ip } : null;
+    return this.cmd(`endpoint ${name}`, () => {
+      const c = this.containers.get(name);
+      return c?.running ? { name, id: c.id, imageId: c.imageId, ip: c.ip } : null;
+    });
   }
   /** Servers the proxy cannot reach although they answer on their own IP (a broken route). */
   readonly unroutable = new Set<string>();
   async checkPublicPath(siteId: string, server: Upstream, _site?: Pick<HealthTarget, 'vhosts' | 'healthPath'>): Promise<Verdict> {
-    this.call(`public ${server.name}`);
-    const routed = this.proxy.ready(siteId).includes(server.name) && !this.unroutable.has(server.name);
-    const c = this.containers.get(server.name);
-    return routed && c && !this.unhealthyImages.has(c.imageId) ? { healthy: true, attempts: [] } : { healthy: false, reason: `GET / answered 503 through the proxy`, attempts: [] };
+    return this.cmd(`public ${server.name}`, () => {
+      const routed = this.proxy.ready(siteId).includes(server.name) && !this.unroutable.has(server.name);
+      const c = this.containers.get(server.name);
+      return routed && c?.running && !this.unhealthyImages.has(c.imageId) ? { healthy: true, attempts: [] } : { healthy: false, reason: 'GET / answered 503 through the proxy', attempts: [] };
+    });
   }
   async checkHealth(t: HealthTarget): Promise<Verdict> {
-    this.call(`health ${t.ip}`);
-    const c = [...this.containers.values()].find((x) => x.ip === t.ip);
-    return c && !this.unhealthyImages.has(c.imageId) ? { healthy: true, attempts: [] } : { healthy: false, reason: 'GET / answered 500', attempts: [] };
+    return this.cmd(`health ${t.ip}`, () => {
+      const [name, c] = [...this.containers].find(([, x]) => x.ip === t.ip && x.running) ?? [];
+      if (!name || !c || this.unhealthyImages.has(c.imageId) || this.unhealthyWhen?.(name, c)) return { healthy: false, reason: 'GET / answered 500', attempts: [] };
+      this.proven.add(c.id);
+      return { healthy: true, attempts: [] };
+    });
+  }
+  async removeExtractContainers(owner: string) {
+    for (const [id, c] of this.extractContainers) if (c.owner === owner) this.cmd(`extract.remove ${id}`, () => this.extractContainers.delete(id));
+  }
+  async sweepLeftovers() {
+    try {
+      return this.cmd('sweep', () => {
+        const gone = [...this.extractContainers].filter(([, c]) => c.generation !== this.generation).map(([id]) => id);
+        for (const id of gone) this.extractContainers.delete(id);
+        return gone;
+      });
+    } catch {
+      return []; // never fails, as the real one (which logs it)
+    }
   }
 }

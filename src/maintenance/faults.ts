@@ -1,46 +1,62 @@
 /**
  * @module maintenance/faults
- * Fault injection for refit's own crash and rollback tests, from $REFIT_FAULT:
- *   kill:STEP:begin|done  SIGKILL refit right after that journal entry is written
- *   hold:STEP:begin|done  stop right after that journal entry until the file named by
- *                         $REFIT_FAULT_RELEASE exists (a test looks at a live pass at that exact point)
- *   fail:STEP             make STEP fail right after its side effect succeeded
+ * Fault injection for refit's own crash and rollback tests, from $REFIT_FAULT: one fault, or
+ * several separated by commas:
+ *   kill:STEP:begin|done|undo  SIGKILL refit right after that journal entry is written
+ *                              (`undo`: the undo-begin entry of STEP)
+ *   hold:STEP:begin|done|undo  stop right after that journal entry until the file named by
+ *                              $REFIT_FAULT_RELEASE exists (a test looks at a live pass at that exact point)
+ *   fail:STEP                  make STEP fail right after its side effect succeeded
  * Unset in production; an unknown value is a usage error so a typo never passes silently.
  */
 import { existsSync } from 'node:fs';
 import { RefitError } from '../errors.js';
-import { MAINTENANCE_STEPS } from '../journal/steps.js';
 import type { Step } from './runner.js';
+import { STEP_ORDER } from './steps.js';
 
-export type Fault = { kind: 'kill' | 'hold'; step: string; phase: 'begin' | 'done'; release?: string } | { kind: 'fail'; step: string };
+export type EntryPhase = 'begin' | 'done' | 'undo';
+export type Fault = { kind: 'kill' | 'hold'; step: string; phase: EntryPhase; release?: string } | { kind: 'fail'; step: string };
 
 /** A hold never outlasts this: a test that forgot to release must not leave refit stuck. */
 const HOLD_LIMIT_MS = 300_000;
+const PHASES: readonly string[] = ['begin', 'done', 'undo'];
 
-export function faultFrom(value: string | undefined, release = process.env.REFIT_FAULT_RELEASE): Fault | null {
-  if (!value) return null;
-  const [kind, step, phase] = value.split(':');
-  const known = (MAINTENANCE_STEPS as readonly string[]).includes(step ?? '');
-  if (kind === 'kill' && known && (phase === 'begin' || phase === 'done')) return { kind, step: step!, phase };
-  if (kind === 'hold' && known && (phase === 'begin' || phase === 'done') && release) return { kind, step: step!, phase, release };
+export function faultsFrom(value: string | undefined, release = process.env.REFIT_FAULT_RELEASE): Fault[] {
+  if (!value) return [];
+  return value.split(',').map((one) => faultOf(one.trim(), value, release));
+}
+
+function faultOf(one: string, value: string, release: string | undefined): Fault {
+  const [kind, step, phase] = one.split(':');
+  const known = STEP_ORDER.names.includes(step ?? '');
+  const entry = phase !== undefined && PHASES.includes(phase) ? (phase as EntryPhase) : null;
+  if (kind === 'kill' && known && entry) return { kind, step: step!, phase: entry };
+  if (kind === 'hold' && known && entry && release) return { kind, step: step!, phase: entry, release };
   if (kind === 'fail' && known && phase === undefined) return { kind, step: step! };
-  throw new RefitError('usage', `REFIT_FAULT=${JSON.stringify(value)} is not kill:STEP:begin|done, hold:STEP:begin|done (with REFIT_FAULT_RELEASE) or fail:STEP`, 'unset REFIT_FAULT: it is for refit\'s own tests');
+  throw new RefitError(
+    'usage',
+    `REFIT_FAULT=${JSON.stringify(value)}: ${JSON.stringify(one)} is not kill:STEP:begin|done|undo, hold:STEP:begin|done|undo (with REFIT_FAULT_RELEASE) or fail:STEP`,
+    "unset REFIT_FAULT: it is for refit's own tests",
+  );
 }
 
 /** Called after each journal write: kills refit, or holds it until the release file exists. */
-export function faultAfterEntry(fault: Fault | null, step: string, phase: 'begin' | 'done'): void {
-  if (fault?.kind === 'fail' || fault?.step !== step || fault.phase !== phase) return;
-  if (fault.kind === 'kill') process.kill(process.pid, 'SIGKILL');
-  // Blocking on purpose: nothing of this refit may move on while a test looks at it.
-  const tick = new Int32Array(new SharedArrayBuffer(4));
-  const deadline = Date.now() + HOLD_LIMIT_MS;
-  while (!existsSync(fault.release!) && Date.now() < deadline) Atomics.wait(tick, 0, 0, 20);
+export function faultAfterEntry(faults: readonly Fault[], step: string, phase: EntryPhase): void {
+  for (const fault of faults) {
+    if (fault.kind === 'fail' || fault.step !== step || fault.phase !== phase) continue;
+    if (fault.kind === 'kill') process.kill(process.pid, 'SIGKILL');
+    // Blocking on purpose: nothing of this refit may move on while a test looks at it.
+    const tick = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + HOLD_LIMIT_MS;
+    while (!existsSync(fault.release!) && Date.now() < deadline) Atomics.wait(tick, 0, 0, 20);
+  }
 }
 
-export function withFailure<C>(fault: Fault | null, steps: readonly Step<C>[]): readonly Step<C>[] {
-  if (fault?.kind !== 'fail') return steps;
+export function withFailures<C>(faults: readonly Fault[], steps: readonly Step<C>[]): readonly Step<C>[] {
+  const failing = new Set(faults.filter((f) => f.kind === 'fail').map((f) => f.step));
+  if (!failing.size) return steps;
   return steps.map((s) =>
-    s.name !== fault.step
+    !failing.has(s.name)
       ? s
       : {
           ...s,

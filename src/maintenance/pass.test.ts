@@ -1,17 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openJournal, type Journal } from '../journal/journal.js';
+import { inMemoryJournal, type Journal } from '../journal/journal.js';
 import type { UpdateCheck } from '../registry/check.js';
-import { siteFor } from '../registry/testing/sites.js';
-import type { Site } from '../site/discover.js';
-import { FakeWorld } from './fake-world.js';
+import type { FakeWorld } from './fake-world.js';
+import { maintainContainer } from './pipeline.js';
 import { runPass, type FleetGate, type PassHost } from './pass.js';
+import { fakeSite, fakeWorld, NEW as NEW_IMAGE, OLD, SITE_ID } from './testing/fake-site.js';
 
-const OLD = { reference: 'reg.example/web:1.0.0', id: 'sha256:old' };
-const NEW = { reference: 'reg.example/web:1.1.0', id: 'sha256:new', digest: `sha256:${'d'.repeat(64)}` };
-const site: Site = { ...siteFor('shop-web-1', OLD.reference, 'minor', { id: OLD.id, repoDigests: [] }), networks: [{ name: 'shop_front', ip: '10.0.0.1' }], vhosts: ['shop.example'] };
+const NEW = { ...NEW_IMAGE, digest: `sha256:${'d'.repeat(64)}` };
+const site = fakeSite();
 const check: UpdateCheck = {
   container: site.name,
   policy: 'minor',
@@ -21,24 +17,20 @@ const check: UpdateCheck = {
   reason: '1.1.0 is newer',
 };
 
-let stateDir: string;
 let journal: Journal;
 let world: FakeWorld;
 
 beforeEach(() => {
-  stateDir = mkdtempSync(join(tmpdir(), 'refit-pass-'));
-  journal = openJournal(stateDir);
-  world = new FakeWorld({ original: site.name, image: OLD, siteId: 'shop_web' });
-  world.registry.set(NEW.reference, NEW.id);
+  journal = inMemoryJournal();
+  world = fakeWorld(site);
 });
-afterEach(() => {
-  journal.close();
-  rmSync(stateDir, { recursive: true, force: true });
-});
+afterEach(() => journal.close());
+
+const deps = () => ({ world, journal, stateDir: '/var/lib/refit', keepBackups: 3, undoRetry: { attempts: 1, delayMs: 0 } });
 
 function host(fleet?: FleetGate): PassHost {
   return {
-    deps: { world, journal, stateDir, keepBackups: 3 },
+    deps: deps(),
     discover: async () => ({ sites: [site], unmanaged: [] }),
     syncProxy: async () => undefined,
     checkUpdates: async () => [check],
@@ -46,6 +38,23 @@ function host(fleet?: FleetGate): PassHost {
     ...(fleet ? { fleet } : {}),
   };
 }
+
+describe('runPass', () => {
+  it('leaves a container alone while its previous maintenance stays unfinished', async () => {
+    // A rollback that cannot finish: the shadow cannot be removed.
+    world.unhealthyImages.add(NEW.id);
+    world.removeShadow = async () => {
+      throw new Error('network has active endpoints');
+    };
+    expect((await maintainContainer(deps(), journal.beginRun('run'), site, SITE_ID, { reference: NEW.reference, digest: null })).result).toBe('failed');
+
+    const report = await runPass(host(), { kind: 'run', concurrency: 1 });
+    expect(report.recovered.map((r) => r.result)).toEqual(['failed']);
+    expect(report.containers.map((r) => [r.result, r.reason])).toEqual([['skipped', 'its previous maintenance is unfinished (see `refit status`); `refit recover` takes it up first']]);
+    expect(report.ok).toBe(false);
+    expect(journal.unfinished()).toHaveLength(1);
+  });
+});
 
 describe('a pass in a fleet', () => {
   it('asks the fleet gate with the site and its candidate before any step', async () => {

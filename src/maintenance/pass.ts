@@ -59,8 +59,10 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
     if (deps.world.proxy.zeroDowntime) await host.syncProxy();
 
     const checks = await host.checkUpdates(sites);
+    // A site whose last maintenance recovery could not finish is left alone until it is.
+    const unfinished = new Set(journal.unfinished().map((m) => m.container));
     const queue = sites.map((site, i) => ({ site, check: checks[i]! }));
-    const containers = await inPool(queue, opts.concurrency, ({ site, check }) => maintainOne(host, deps, runId, site, check, opts));
+    const containers = await inPool(queue, opts.concurrency, ({ site, check }) => maintainOne(host, deps, runId, site, check, { ...opts, unfinished }));
     const report: PassReport = {
       runId,
       kind: opts.kind,
@@ -78,8 +80,9 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
   }
 }
 
-async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, site: Site, check: UpdateCheck, opts: PassOptions): Promise<ContainerReport> {
+async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, site: Site, check: UpdateCheck, opts: PassOptions & { unfinished: Set<string> }): Promise<ContainerReport> {
   const base = (result: ContainerReport['result'], reason: string) => reportWithoutSteps(siteReportHead(site), result, reason, check.candidate);
+  if (opts.unfinished.has(site.name)) return base('skipped', 'its previous maintenance is unfinished (see `refit status`); `refit recover` takes it up first');
   if (check.status === 'current') return base('current', check.reason);
   if (check.status === 'error' || !check.candidate) return base('failed', `update check failed: ${check.reason}`);
   const stop = opts.stopReason?.();

@@ -2,18 +2,22 @@
  * @module maintenance/pipeline
  * One container's maintenance from start to report, journaled: plan it, run the steps (undoing
  * them on failure), write the outcome. And `recoverUnfinished`: what a crash left half done is
- * finished or rolled back from the journal alone, before anything new starts.
+ * finished or rolled back from the journal alone, before anything new starts. A maintenance is
+ * closed in the journal only once the site is whole (updated, rolled back, or nothing to do);
+ * until then it stays unfinished, and every recover takes it up again.
  */
+import { isRefitError, oneLine } from '../errors.js';
 import type { Journal } from '../journal/journal.js';
-import type { ProgressEvent } from '../log/progress-model.js';
 import { recoveryPlan } from '../journal/recover.js';
-import type { JsonValue, MaintenanceLog } from '../journal/types.js';
+import type { MaintenanceLog, MaintenanceStatus } from '../journal/types.js';
+import type { ProgressEvent } from '../log/progress-model.js';
 import type { Site } from '../site/discover.js';
-import { faultAfterEntry, withFailure, type Fault } from './faults.js';
+import { faultAfterEntry, withFailures, type Fault } from './faults.js';
+import { asJson, planRecord, readJournaledMaintenance } from './plan-record.js';
 import { planMaintenance, type MaintenancePlan } from './plan.js';
 import { reportWithoutSteps, type ContainerReport, type ContainerResult } from './report.js';
-import { runSteps, undoSteps, type RunOutcome, type StepRecorder } from './runner.js';
-import { STEPS, type MaintenanceCtx } from './steps.js';
+import { runSteps, undoSteps, type RunOutcome, type StepRecorder, type UndoRetry } from './runner.js';
+import { STEP_ORDER, STEPS, type MaintenanceCtx } from './steps.js';
 import type { World } from './world.js';
 
 export type { ProgressEvent };
@@ -25,8 +29,10 @@ export interface PipelineDeps {
   keepBackups: number;
   onProgress?: (e: ProgressEvent) => void;
   now?: () => Date;
+  /** How often a failing undo is tried before the rollback is left for the next recover. */
+  undoRetry?: UndoRetry;
   /** Fault injection for refit's own tests ($REFIT_FAULT). */
-  fault?: Fault | null;
+  faults?: readonly Fault[];
 }
 
 export interface Candidate {
@@ -56,16 +62,30 @@ export async function maintainContainer(deps: PipelineDeps, runId: number, site:
   const ctx = contextFor(plan, deps);
   if (!deps.world.proxy.zeroDowntime) ctx.seen.notes.push(`proxy.type is ${deps.world.proxy.kind}: no traffic is moved, ${site.name} is down while it is recreated`);
   else if (!plan.zeroDowntime) ctx.seen.notes.push(`${site.name} has no refit.vhosts, so the proxy does not route it: it is recreated in place`);
-  const outcome = await runSteps(withFailure(deps.fault ?? null, STEPS), ctx, recorder(deps, mid, plan));
+  const outcome = await runSteps(withFailures(deps.faults ?? [], STEPS), ctx, recorder(deps, mid, plan), { undoRetry: deps.undoRetry });
   return finish(deps, mid, ctx, outcome, started);
 }
 
-/** Finishes or rolls back every maintenance the journal shows unfinished. */
+/**
+ * Finishes or rolls back every maintenance the journal shows unfinished, after sweeping what a
+ * killed refit leaves outside the journal.
+ */
 export async function recoverUnfinished(deps: PipelineDeps): Promise<ContainerReport[]> {
+  await deps.world.sweepLeftovers();
   const reports: ContainerReport[] = [];
-  for (const log of deps.journal.unfinished()) reports.push(await recoverOne(deps, log));
+  for (const log of deps.journal.unfinished()) {
+    try {
+      reports.push(await recoverOne(deps, log));
+    } catch (err) {
+      // A journal this refit cannot read is left as it is, for an operator; the others still recover.
+      if (!isRefitError(err, 'journal')) throw err;
+      reports.push(reportWithoutSteps(headOf(log), 'failed', oneLine(err), log.imageAfter ? { reference: log.imageAfter, digest: null } : null));
+    }
+  }
   return reports;
 }
+
+const headOf = (log: MaintenanceLog) => ({ container: log.container, project: log.project, service: log.service, from: { reference: log.imageBefore, imageId: '' } });
 
 /** `refit recover` and the start of the daemon: recovery as a run of its own in the journal. */
 export async function recoveryRun(deps: PipelineDeps): Promise<{ runId: number; recovered: ContainerReport[]; failed: boolean }> {
@@ -79,39 +99,30 @@ export async function recoveryRun(deps: PipelineDeps): Promise<{ runId: number; 
 
 async function recoverOne(deps: PipelineDeps, log: MaintenanceLog): Promise<ContainerReport> {
   const started = performance.now();
-  const plan = log.steps.find((e) => e.step === 'pull' && e.phase === 'begin')?.record as unknown as MaintenancePlan | undefined;
-  if (!plan) {
-    // Interrupted before its first step: nothing was changed.
-    deps.journal.finishMaintenance(log.id, { status: 'rolled-back', reason: 'interrupted before its first step; nothing had changed' });
+  const journaled = readJournaledMaintenance(log);
+  if (!journaled.plan) {
+    const reason = 'interrupted before its first step; nothing had changed';
+    deps.journal.finishMaintenance(log.id, { status: 'rolled-back', reason });
     const to = log.imageAfter ? { reference: log.imageAfter, digest: null } : null;
-    const c = { container: log.container, project: log.project, service: log.service, from: { reference: log.imageBefore, imageId: '' } };
-    return reportWithoutSteps(c, 'rolled-back', 'interrupted before its first step; nothing had changed', to);
+    return reportWithoutSteps(headOf(log), 'rolled-back', reason, to);
   }
+  const { plan } = journaled;
   const ctx = contextFor(plan, deps);
-  const pulled = log.steps.find((e) => e.step === 'pull' && e.phase === 'done')?.record as { imageId?: string } | null | undefined;
-  if (pulled?.imageId) ctx.seen.newImageId = pulled.imageId;
+  if (journaled.newImageId) ctx.seen.newImageId = journaled.newImageId;
   const rec = recorder(deps, log.id, plan);
-  const decision = recoveryPlan(log);
+  const decision = recoveryPlan({ ...log, steps: journaled.steps }, STEP_ORDER);
   ctx.seen.notes.push(`recover: ${decision.reason}`);
+  const steps = withFailures(deps.faults ?? [], STEPS);
   let outcome: RunOutcome;
   if (decision.action === 'finish') {
-    outcome = await runSteps(
-      STEPS.filter((s) => decision.steps.includes(s.name)),
-      ctx,
-      rec,
-    );
+    // The runner sees the commit step done: whatever fails now, nothing is undone.
+    outcome = await runSteps(steps, ctx, rec, { done: new Map(decision.done.map((s) => [s, null])), undoRetry: deps.undoRetry });
   } else {
-    const byName = new Map(STEPS.map((s) => [s.name, s]));
-    // recoveryPlan lists the undos last step first; undoSteps takes steps in the order they ran.
-    const ran = [...decision.undo].reverse();
-    const undo = await undoSteps(
-      ran.map((u) => ({ step: byName.get(u.step)!, record: u.completed ? u.record : undefined })),
-      ctx,
-      rec,
-    );
+    const ran = steps.filter((s) => decision.undo.includes(s.name));
+    const undo = await undoSteps(ran, ctx, rec, deps.undoRetry);
     outcome = undo.ok
       ? { result: 'rolled-back', failedStep: 'recover', reason: decision.reason, timings: [], records: {} }
-      : { result: 'failed', committed: false, failedStep: undo.failedAt, reason: `${decision.reason}; rollback failed at ${undo.failedAt}: ${undo.error}`, timings: [], records: {} };
+      : { result: 'unfinished', committed: false, failedStep: undo.failedAt, reason: `${decision.reason}; rollback did not finish: ${undo.failedAt}: ${undo.error}`, timings: [], records: {} };
   }
   return finish(deps, log.id, ctx, outcome, started);
 }
@@ -122,34 +133,36 @@ function contextFor(plan: MaintenancePlan, deps: PipelineDeps): MaintenanceCtx {
 
 function recorder(deps: PipelineDeps, mid: number, plan: MaintenancePlan): StepRecorder {
   const { journal } = deps;
+  const faults = deps.faults ?? [];
   const progress = (step: string, phase: ProgressEvent['phase'], message?: string) =>
     deps.onProgress?.({ container: plan.site.name, step, phase, at: Date.now(), ...(message ? { message } : {}) });
-  const step = (s: string) => s as Parameters<Journal['stepBegin']>[1];
+  const first = STEP_ORDER.names[0];
   return {
     begin(s) {
-      // The first step carries the whole plan: recovery rebuilds the maintenance from it.
-      journal.stepBegin(mid, step(s), s === 'pull' ? (plan as unknown as JsonValue) : undefined);
-      faultAfterEntry(deps.fault ?? null, s, 'begin');
+      // The first step carries the plan: recovery rebuilds the maintenance from it.
+      journal.stepBegin(mid, s, s === first ? planRecord(plan) : undefined);
+      faultAfterEntry(faults, s, 'begin');
       progress(s, 'begin');
     },
     done(s, record) {
-      journal.stepDone(mid, step(s), (record ?? null) as JsonValue);
-      faultAfterEntry(deps.fault ?? null, s, 'done');
+      journal.stepDone(mid, s, asJson(record));
+      faultAfterEntry(faults, s, 'done');
       progress(s, 'done');
     },
     failed(s, error) {
-      journal.stepFailed(mid, step(s), error);
+      journal.stepFailed(mid, s, error);
       progress(s, 'failed', error);
     },
     undoBegin(s) {
-      journal.undoBegin(mid, step(s));
+      journal.undoBegin(mid, s);
+      faultAfterEntry(faults, s, 'undo');
       progress(s, 'undo');
     },
     undone(s) {
-      journal.undoDone(mid, step(s));
+      journal.undoDone(mid, s);
     },
     undoFailed(s, error) {
-      journal.stepFailed(mid, step(s), `undo failed: ${error}`);
+      journal.stepFailed(mid, s, `undo failed: ${error}`);
       progress(s, 'failed', `undo failed: ${error}`);
     },
   };
@@ -157,15 +170,7 @@ function recorder(deps: PipelineDeps, mid: number, plan: MaintenancePlan): StepR
 
 function finish(deps: PipelineDeps, mid: number, ctx: MaintenanceCtx, outcome: RunOutcome, started: number): ContainerReport {
   const { plan, seen } = ctx;
-  const result: ContainerResult = outcome.result === 'done' ? 'updated' : outcome.result;
-  const reason =
-    outcome.result === 'done'
-      ? `updated ${plan.from.reference} -> ${plan.to.reference}`
-      : outcome.result === 'rolled-back'
-        ? `rolled back: ${outcome.reason}`
-        : outcome.committed
-          ? `the update stands but did not finish: ${outcome.reason}; \`refit recover\` (or the next run) finishes it`
-          : `needs an operator: ${outcome.reason}`;
+  const { result, reason } = resultOf(plan, outcome);
   const report: ContainerReport = {
     container: plan.site.name,
     project: plan.site.compose.project,
@@ -181,12 +186,27 @@ function finish(deps: PipelineDeps, mid: number, ctx: MaintenanceCtx, outcome: R
     notes: seen.notes,
     durationMs: Math.round(performance.now() - started),
   };
-  // A committed update that could not finish stays in progress: recovery finishes it forward.
-  if (outcome.result === 'failed' && outcome.committed) return report;
-  deps.journal.finishMaintenance(mid, {
-    status: result === 'updated' ? 'updated' : result === 'rolled-back' ? 'rolled-back' : 'failed',
-    reason,
-    report: report as unknown as JsonValue,
-  });
+  // Left open: the next recover finishes it forward or continues the rollback.
+  if (outcome.result === 'unfinished') return report;
+  const status: Record<Exclude<RunOutcome['result'], 'unfinished'>, Exclude<MaintenanceStatus, 'in-progress'>> = { done: 'updated', 'rolled-back': 'rolled-back', 'nothing-to-do': 'skipped' };
+  deps.journal.finishMaintenance(mid, { status: status[outcome.result], reason, report: asJson(report) });
   return report;
+}
+
+function resultOf(plan: MaintenancePlan, outcome: RunOutcome): { result: ContainerResult; reason: string } {
+  switch (outcome.result) {
+    case 'done':
+      return { result: 'updated', reason: `updated ${plan.from.reference} -> ${plan.to.reference}` };
+    case 'nothing-to-do':
+      return { result: 'current', reason: outcome.reason };
+    case 'rolled-back':
+      return { result: 'rolled-back', reason: `rolled back: ${outcome.reason}` };
+    case 'unfinished':
+      return {
+        result: 'failed',
+        reason: outcome.committed
+          ? `the update stands but did not finish: ${outcome.reason}; \`refit recover\` (or the next run) finishes it`
+          : `${outcome.reason}; the site is not back as it was: \`refit recover\` (or the next run) continues the rollback`,
+      };
+  }
 }

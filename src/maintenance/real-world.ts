@@ -7,10 +7,14 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import type { Logger } from 'pino';
 import type { CommandContext } from '../cli/context.js';
 import { detectCompose, flavorOf, type ComposeCli } from '../compose/cli.js';
 import { recreateService } from '../compose/service.js';
 import { removeShadow, shadowRef, startShadow } from '../compose/shadow.js';
+import type { RefitConfig } from '../config/schema.js';
+import type { Engine } from '../docker/engine.js';
+import { oneLine } from '../errors.js';
 import { endpointOf, execInContainer, tagImage } from '../docker/ops.js';
 import { openFleet } from '../fleet/fleet.js';
 import { checkHealth, checkThroughProxy } from '../health/check.js';
@@ -18,8 +22,10 @@ import { openJournal, type Journal } from '../journal/journal.js';
 import { acquireHostLock, type Lock } from '../journal/lock.js';
 import { createLogger } from '../log/logger.js';
 import { createProgress, type Progress } from '../log/progress.js';
-import { extractImageConfig } from '../merge/extract.js';
+import { extractImageConfig, removeExtractContainers, sweepExtractLeftovers } from '../merge/extract.js';
+import { treeFingerprint } from '../merge/fingerprint.js';
 import { mergeConfigTrees } from '../merge/merge.js';
+import { readTreeSafely } from '../merge/read-tree.js';
 import { snapshotTree } from '../merge/snapshot.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { createProxy } from '../proxy/adapter.js';
@@ -30,7 +36,7 @@ import { pullImage } from '../registry/pull.js';
 import { discoverSites, type Site } from '../site/discover.js';
 import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
 import { bumpImageTag, restoreComposeFiles, saveComposeFiles } from './compose-files.js';
-import { faultFrom } from './faults.js';
+import { faultsFrom } from './faults.js';
 import type { PassHost } from './pass.js';
 import type { PassReport } from './report.js';
 import type { World } from './world.js';
@@ -48,7 +54,7 @@ export interface Host extends PassHost {
 
 export async function openHost(ctx: CommandContext, opts: { command: string; lock: boolean; daemon?: boolean }): Promise<Host> {
   const { config } = ctx;
-  const fault = faultFrom(process.env.REFIT_FAULT);
+  const faults = faultsFrom(process.env.REFIT_FAULT);
   const engine = ctx.engine();
   const lock: Lock | null = opts.lock ? acquireHostLock(config.stateDir, { command: opts.command }) : null;
   const journal = openJournal(config.stateDir);
@@ -56,78 +62,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
   const progress = !ctx.json && process.stderr.isTTY && !opts.daemon ? createProgress(process.stderr, { logger }) : null;
   const notifier: Notifier = createNotifier({ ...config.notify, logger });
   const fleet = config.fleet.enabled ? openFleet({ config: config.fleet, journalFile: journal.file, logger, notifier }) : null;
-  // Each project is driven by the Compose flavor that started it (v1 and v2 name containers differently).
-  const clis = new Map<string, Promise<ComposeCli>>();
-  const cliFor = (c: Site['compose']) => {
-    const flavor = flavorOf(c.version);
-    const key = flavor ?? 'any';
-    if (!clis.has(key)) clis.set(key, detectCompose(flavor));
-    return clis.get(key)!;
-  };
-  const target = (c: { project: string; workingDir: string; configFiles: string[] }) => ({ project: c.project, workingDir: c.workingDir, files: c.configFiles });
-
-  const world: World = {
-    proxy: createProxy(config.proxy, (line) => logger.info(line)),
-    network: config.proxy.network,
-    drainTimeoutMs: config.proxy.drainTimeoutMs,
-    pull: async (reference) => ({ imageId: (await pullImage(engine, reference, config.registry, (line) => logger.debug(line))).id }),
-    tagTarget: async (reference) => (await engine.inspectImage(reference))?.Id ?? null,
-    tag: (imageId, reference) => tagImage(engine, imageId, reference),
-    makePrivateDir: async (path) => {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      await mkdir(path, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
-    },
-    removeDir: (path) => rm(path, { recursive: true, force: true }),
-    extractConfigs: async (image, containerPath, dest) => {
-      await rm(dest, { recursive: true, force: true }); // a repeated step starts clean
-      const { tree } = await extractImageConfig(engine, image, containerPath, dest);
-      return { refused: tree.refused.map((r) => ({ path: r.path, reason: r.reason })) };
-    },
-    mergeConfigs: async (dirs) => {
-      await rm(dirs.out, { recursive: true, force: true });
-      return mergeConfigTrees(dirs);
-    },
-    backupConfigs: async (customerDir, dest) => {
-      await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
-      await rm(dest, { recursive: true, force: true });
-      await snapshotTree(customerDir, dest);
-    },
-    pruneBackups: async (siteBackups, keep) => {
-      const all = (await readdir(siteBackups).catch(() => [])).sort();
-      for (const old of all.slice(0, Math.max(0, all.length - keep))) await rm(`${siteBackups}/${old}`, { recursive: true, force: true });
-    },
-    installConfigs: async (customerDir, mergedDir, id) => {
-      const names = swapNames(customerDir, id);
-      stage(names, mergedDir);
-      swapIn(names);
-    },
-    restoreConfigs: async (customerDir, id) => swapBack(swapNames(customerDir, id)),
-    commitConfigs: async (customerDir, id) => commitSwap(swapNames(customerDir, id)),
-    saveComposeFiles,
-    restoreComposeFiles,
-    bumpImageTag,
-    startShadow: async (site, req) => {
-      const s = await startShadow(await cliFor(site.compose), site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir, network: config.proxy.network });
-      const e = await endpointOf(engine, s.containerName);
-      return { name: s.containerName, id: s.id, imageId: e?.imageId ?? '', ip: s.ip };
-    },
-    removeShadow: async (site) => {
-      await removeShadow(engine, shadowRef(site));
-    },
-    recreateService: async (c) => recreateService(await cliFor(c), target(c), c.service),
-    endpointOf: async (name) => {
-      const e = await endpointOf(engine, name, config.proxy.network);
-      return e?.running ? e : null;
-    },
-    checkHealth: (t) => checkHealth(t, config.health),
-    checkPublicPath: async (siteId, server, site) => {
-      const route = await world.proxy.probeRoute(siteId, server);
-      return route ? checkThroughProxy(site, route, config.health) : null;
-    },
-  };
-
+  const world = realWorld(config, engine, logger);
   const discover = () => discoverSites(engine, config.images, config.health.path);
   const sync: SyncDeps = {
     proxy: world.proxy,
@@ -141,7 +76,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     journal,
     progress,
     sync,
-    deps: { world, journal, stateDir: config.stateDir, keepBackups: config.maintenance.keepBackups, fault },
+    deps: { world, journal, stateDir: config.stateDir, keepBackups: config.maintenance.keepBackups, faults },
     discover,
     syncProxy: () => syncProxy(sync),
     checkUpdates: (sites) => checkUpdates(sites, { engine, config: config.registry }),
@@ -161,6 +96,100 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
       await notifier.flush(config.notify.deadlineMs);
       journal.close();
       lock?.release();
+    },
+  };
+}
+
+/** The World on this host: the Docker Engine, Compose, the registry, the customer's files, the proxy. */
+export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): World {
+  // Each project is driven by the Compose flavor that started it (v1 and v2 name containers differently).
+  const clis = new Map<string, Promise<ComposeCli>>();
+  const cliFor = (c: Site['compose']) => {
+    const flavor = flavorOf(c.version);
+    const key = flavor ?? 'any';
+    if (!clis.has(key)) clis.set(key, detectCompose(flavor));
+    return clis.get(key)!;
+  };
+  const target = (c: { project: string; workingDir: string; configFiles: string[] }) => ({ project: c.project, workingDir: c.workingDir, files: c.configFiles });
+  /** Whether the tree at `dir`, read as the merge reads it, is the one with this fingerprint. */
+  const isTree = async (dir: string, fingerprint: string) => treeFingerprint(await readTreeSafely(dir)) === fingerprint;
+  const proxy = createProxy(config.proxy, (line) => logger.info(line));
+
+  return {
+    proxy,
+    network: config.proxy.network,
+    drainTimeoutMs: config.proxy.drainTimeoutMs,
+    pull: async (reference) => ({ imageId: (await pullImage(engine, reference, config.registry, (line) => logger.debug(line))).id }),
+    tagTarget: async (reference) => (await engine.inspectImage(reference))?.Id ?? null,
+    tag: (imageId, reference) => tagImage(engine, imageId, reference),
+    makePrivateDir: async (path) => {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await mkdir(path, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+    },
+    removeDir: (path) => rm(path, { recursive: true, force: true }),
+    extractConfigs: async (image, containerPath, dest, owner) => {
+      await rm(dest, { recursive: true, force: true }); // a repeated step starts clean
+      const { tree } = await extractImageConfig(engine, image, containerPath, dest, { for: owner });
+      return { refused: tree.refused.map((r) => ({ path: r.path, reason: r.reason })) };
+    },
+    removeExtractContainers: (owner) => removeExtractContainers(engine, owner),
+    mergeConfigs: async (dirs) => {
+      await rm(dirs.out, { recursive: true, force: true });
+      return mergeConfigTrees(dirs);
+    },
+    backupConfigs: async (customerDir, dest) => {
+      await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
+      await rm(dest, { recursive: true, force: true });
+      return { fingerprint: treeFingerprint(await snapshotTree(customerDir, dest)) };
+    },
+    pruneBackups: async (siteBackups, keep) => {
+      const all = (await readdir(siteBackups).catch(() => [])).sort();
+      for (const old of all.slice(0, Math.max(0, all.length - keep))) await rm(`${siteBackups}/${old}`, { recursive: true, force: true });
+    },
+    installConfigs: async (customerDir, mergedDir, id, fingerprint) => {
+      const names = swapNames(customerDir, id);
+      if (!(await isTree(customerDir, fingerprint))) return { installed: false };
+      stage(names, mergedDir);
+      swapIn(names);
+      // An edit that landed between the check and the swap is in the tree the swap replaced.
+      if (await isTree(names.previous, fingerprint)) return { installed: true };
+      swapBack(names);
+      return { installed: false };
+    },
+    restoreConfigs: async (customerDir, id) => swapBack(swapNames(customerDir, id)),
+    commitConfigs: async (customerDir, id) => commitSwap(swapNames(customerDir, id)),
+    sweepLeftovers: async () => {
+      try {
+        const swept = await sweepExtractLeftovers(engine);
+        for (const name of swept) logger.debug(`removed the config-extract container ${name}, left by a refit that is gone`);
+        return swept;
+      } catch (err) {
+        logger.warn(`could not sweep config-extract containers left by a killed refit (the next recover tries again): ${oneLine(err)}`);
+        return [];
+      }
+    },
+    saveComposeFiles,
+    restoreComposeFiles,
+    bumpImageTag,
+    startShadow: async (site, req) => {
+      const s = await startShadow(await cliFor(site.compose), site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir, network: config.proxy.network });
+      const e = await endpointOf(engine, s.containerName);
+      return { name: s.containerName, id: s.id, imageId: e?.imageId ?? '', ip: s.ip };
+    },
+    removeShadow: async (site) => {
+      await removeShadow(engine, shadowRef(site));
+    },
+    recreateService: async (c) => recreateService(await cliFor(c), target(c), c.service),
+    endpointOf: async (name) => {
+      const e = await endpointOf(engine, name, config.proxy.network);
+      return e?.running ? { name: e.name, id: e.id, imageId: e.imageId, ip: e.ip } : null;
+    },
+    checkHealth: (t) => checkHealth(t, config.health),
+    checkPublicPath: async (siteId, server, site) => {
+      const route = await proxy.probeRoute(siteId, server);
+      return route ? checkThroughProxy(site, route, config.health) : null;
     },
   };
 }

@@ -18,7 +18,6 @@ export interface Endpoint {
   ip: string;
 }
 
-
 export interface World {
   // Images
   pull(reference: string): Promise<{ imageId: string }>;
@@ -29,13 +28,35 @@ export interface World {
   // Files under refit's state dir (trusted) and the customer's config dir (untrusted)
   makePrivateDir(path: string): Promise<void>;
   removeDir(path: string): Promise<void>;
-  extractConfigs(image: string, containerPath: string, dest: string): Promise<{ refused: { path: string; reason: string }[] }>;
+  /**
+   * Copies `containerPath` out of `image` into `dest` through a temporary container made for
+   * `owner` (a maintenance id); that container is gone when this returns, or it throws.
+   */
+  extractConfigs(image: string, containerPath: string, dest: string, owner: string): Promise<{ refused: { path: string; reason: string }[] }>;
+  /** Removes the temporary containers extractConfigs made for `owner` that a failure or a kill left. */
+  removeExtractContainers(owner: string): Promise<void>;
+  /** The report says which customer tree was merged (`customerFingerprint`). */
   mergeConfigs(dirs: { base: string; latest: string; customer: string; out: string }): Promise<MergeReport>;
-  backupConfigs(customerDir: string, dest: string): Promise<void>;
+  /** Copies the customer's tree to `dest` (replacing it) and says which tree it copied. */
+  backupConfigs(customerDir: string, dest: string): Promise<{ fingerprint: string }>;
   pruneBackups(siteBackupsDir: string, keep: number): Promise<void>;
-  installConfigs(customerDir: string, mergedDir: string, maintenanceId: string): Promise<void>;
+  /**
+   * Installs the merged tree in place of the customer's, atomically, only over the tree it was
+   * merged from: `installed: false` (and the customer's tree in place) when the tree is not that
+   * one any more, checked right before the swap and on the tree the swap replaced. Finishes a
+   * half-done install of the same maintenance.
+   */
+  installConfigs(customerDir: string, mergedDir: string, maintenanceId: string, customerFingerprint: string): Promise<{ installed: boolean }>;
+  /** Puts the customer's tree back from whatever state installConfigs reached. */
   restoreConfigs(customerDir: string, maintenanceId: string): Promise<void>;
+  /** Drops what installConfigs kept to undo the install. */
   commitConfigs(customerDir: string, maintenanceId: string): Promise<void>;
+  /**
+   * Removes what a killed refit left outside the journal's reach (config-extract containers of
+   * a refit that is gone); names what it removed. Never fails: a failure is logged, and the next
+   * recover sweeps again.
+   */
+  sweepLeftovers(): Promise<string[]>;
 
   // Compose
   /** Saves the project's compose files (bytes) so the tag bump can be undone. */
@@ -45,7 +66,7 @@ export interface World {
   bumpImageTag(compose: Site['compose'], reference: string): Promise<{ file: string }>;
   /** Starts (or restarts) the site's shadow: its service from the original compose files plus an override. */
   startShadow(site: Site, req: ShadowRequest): Promise<Endpoint>;
-  /** Removes the site's shadow and what its project created; a no-op when there is none. */
+  /** Stops the site's shadow gracefully (its stop signal and grace period, as Compose does), removes it and what its project created; a no-op when there is none. */
   removeShadow(site: Site): Promise<void>;
   recreateService(compose: Site['compose']): Promise<void>;
   /** The container now running as `name`, or null. */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { RefitError } from '../errors.js';
 import { applyPlan } from './apply.js';
+import { treeFingerprint } from './fingerprint.js';
 import { withDefaults, type TreeLimits } from './limits.js';
 import { TextMerger } from './merge-file.js';
 import { planMerge } from './plan.js';
@@ -58,6 +59,7 @@ export async function mergeConfigTrees(options: MergeTreesOptions): Promise<Merg
         refused: (['base', 'latest', 'customer'] as const).flatMap((side) => trees[side].refused.map((r) => ({ side, ...r }))),
         notes: [...trees.base.notes, ...trees.latest.notes, ...trees.customer.notes],
         summary: summarize(items),
+        customerFingerprint: treeFingerprint(trees.customer),
       };
     } catch (err) {
       // Leave `out` as it was found: a half-written merge must not be mistaken for a result.

@@ -33,6 +33,8 @@ export interface MergeReport {
   refused: (Refusal & { side: Side })[];
   notes: string[];
   summary: Record<Outcome, number>;
+  /** Which customer tree was merged (merge/fingerprint.ts): tells whether it changed since. */
+  customerFingerprint: string;
 }
 
 export const OUTCOMES: readonly Outcome[] = ['unchanged', 'took-latest', 'kept-customer', 'merged', 'conflict', 'added', 'deleted', 'kept-deleted', 'refused'];

@@ -24,7 +24,7 @@ function setup(o: { healthy?: () => boolean } = {}) {
   let found = [site('10.0.0.2')];
   let onChange: () => void = () => undefined;
   const logs: string[] = [];
-  const proxy = new FakeProxy(() => undefined);
+  const proxy = new FakeProxy((_line, effect) => effect());
   let dead = false;
   proxy.revive = async () => {
     if (!dead) return false;

@@ -48,7 +48,10 @@ describe('planSync', () => {
 describe('syncProxy', () => {
   function deps(found: Site[], o: { health?: (t: HealthTarget) => Verdict; busy?: () => Set<string> } = {}) {
     const calls: string[] = [];
-    const proxy = new FakeProxy((c) => calls.push(c));
+    const proxy = new FakeProxy((line, effect) => {
+      calls.push(line);
+      return effect();
+    });
     const d: SyncDeps = {
       proxy,
       discover: async () => ({ sites: found, unmanaged: [] }),
@@ -65,7 +68,7 @@ describe('syncProxy', () => {
     const found = [site('shop-web-1', '10.0.0.2')];
     const { d, proxy, calls } = deps(found);
     await syncProxy(d);
-    expect(calls).toEqual(['proxy.apply shop.web', 'health 10.0.0.2', 'proxy.apply shop.web']);
+    expect(calls).toEqual(['proxy.list', 'proxy.apply shop.web', 'health 10.0.0.2', 'proxy.apply shop.web']);
     expect(proxy.ready('shop.web')).toEqual(['shop-web-1']);
 
     calls.length = 0;
@@ -89,7 +92,7 @@ describe('syncProxy', () => {
 
   it('never touches a site a maintenance owns, however stale what it saw is', async () => {
     const { d, proxy, calls } = deps([site('shop-web-1', '10.0.0.2')], { busy: () => new Set(['shop.web']) });
-    proxy.servers.set('shop.web', new Map([['shop-web-1-refit-shadow', { ip: '10.0.0.5', state: 'ready' as const }]]));
+    proxy.servers.set('shop.web', new Map([['shop-web-1-refit-shadow', { ip: '10.0.0.5', port: 80, state: 'ready' as const }]]));
     const report = await syncProxy(d);
     expect(report.busy).toEqual(['shop.web']);
     expect(calls.filter((c) => c.startsWith('health'))).toEqual([]);

@@ -3,8 +3,10 @@
  * Pulls an image through the Docker Engine (the engine keeps layers, verifies digests and
  * knows its own insecure registries), with the same credentials the check used sent as
  * X-Registry-Auth. Progress goes to `onProgress` as plain lines, or to stderr: updated in
- * place on a terminal, plain lines otherwise.
+ * place on a terminal, plain lines otherwise. A pull never hangs the pass: it is abandoned when
+ * its progress stops for `registry.pullStallMs`, or when it runs past `registry.pullTimeoutMs`.
  */
+import type { Readable } from 'node:stream';
 import type { RegistryConfig } from '../config/schema.js';
 import { engineError, type Engine } from '../docker/engine.js';
 import { RefitError } from '../errors.js';
@@ -30,9 +32,10 @@ export async function pullImage(engine: Engine, reference: string, config: Regis
   };
 
   try {
-    const stream = await engine.api.pull(reference, authconfig ? { authconfig } : {});
-    await new Promise<void>((resolve, reject) => engine.api.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), onEvent));
+    const stream = await engine.call(`pull ${reference}`, (abortSignal) => engine.api.pull(reference, { ...(authconfig ? { authconfig } : {}), abortSignal }));
+    await followWithDeadlines(engine, stream, reference, config, onEvent);
   } catch (err) {
+    if (err instanceof RefitError) throw err; // a deadline: its message says which
     failure ??= engineError(`pull ${reference}`, err).message;
   } finally {
     if (tty) process.stderr.write('\n');
@@ -44,4 +47,29 @@ export async function pullImage(engine: Engine, reference: string, config: Regis
   const image = await engine.inspectImage(reference);
   if (!image) throw new RefitError('registry', `pull of ${reference} reported success but the engine has no such image afterwards`, 'run `docker pull` by hand to see what the engine does');
   return { id: image.Id };
+}
+
+/** Follows the pull's progress stream to its end, abandoning it when it stalls or runs too long. */
+function followWithDeadlines(engine: Engine, stream: NodeJS.ReadableStream, reference: string, config: RegistryConfig, onEvent: (e: PullEvent) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stall: NodeJS.Timeout | undefined;
+    const end = (err?: Error) => {
+      clearTimeout(stall);
+      clearTimeout(total);
+      if (err) {
+        (stream as Readable).destroy();
+        reject(err);
+      } else resolve();
+    };
+    const total = setTimeout(() => end(new RefitError('registry', `pull of ${reference} did not finish within ${config.pullTimeoutMs} ms`, 'a big image on a slow link? registry.pullTimeoutMs in refit.yml is this bound')), config.pullTimeoutMs);
+    const watch = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => end(new RefitError('registry', `pull of ${reference} stalled: no progress for ${config.pullStallMs} ms`, 'is the registry up and reachable? registry.pullStallMs in refit.yml is this bound')), config.pullStallMs);
+    };
+    watch();
+    engine.api.modem.followProgress(stream, (err) => end(err ?? undefined), (e: PullEvent) => {
+      watch();
+      onEvent(e);
+    });
+  });
 }

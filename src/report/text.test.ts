@@ -23,6 +23,7 @@ const updated: ContainerReport = {
     refused: [{ side: 'latest', path: 'evil', reason: 'symlink out of the tree' } as never],
     notes: [],
     summary: { unchanged: 1, 'took-latest': 0, 'kept-customer': 0, merged: 0, conflict: 1, added: 0, deleted: 0, 'kept-deleted': 0, refused: 0 },
+    customerFingerprint: 'sha256:c',
   },
   health: { shadow: { healthy: true, attempts: [] }, original: null },
   drains: [{ server: 'shop-web-1', result: { drained: false, waitedMs: 30000, remainingSessions: 1 } }],

@@ -56,7 +56,7 @@ export interface Harness {
   servesLine(version: Version): string;
   /** `broken` and `dead` only with `app: 'php'`. */
   ref(repo: Repo, version: Version): string;
-  site(flavor: ComposeFlavor, opts?: { repo?: Repo; vhost?: string; labels?: Record<string, string> }): Promise<TestSite>;
+  site(flavor: ComposeFlavor, opts?: SiteOptions): Promise<TestSite>;
   /**
    * Another refit "host" on this machine (fleet tests): this harness's refit.yml with its own
    * state dir, proxy run dir and ports, the same registry, plus `extra` config lines (e.g. a
@@ -74,6 +74,16 @@ export interface RefitHost {
   env: { REFIT_CONFIG: string };
   stateDir: string;
   httpPort: number;
+}
+
+export interface SiteOptions {
+  repo?: Repo;
+  /** Another image reference than `repo`'s 1.0.0. */
+  image?: string;
+  /** refit.policy (default minor). */
+  policy?: string;
+  vhost?: string;
+  labels?: Record<string, string>;
 }
 
 export interface TestSite extends TestProject {
@@ -197,12 +207,12 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
         `# ${vhost}: a customer site (comments and layout must survive a tag bump)`,
         'services:',
         '  web:',
-        `    image: "${ref(repo, '1.0.0')}"   # platform web image`,
+        `    image: "${opts.image ?? ref(repo, '1.0.0')}"   # platform web image`,
         '    labels:',
         '      refit.enable: "true"',
         `      refit.vhosts: "${vhost},www.${vhost}"`,
         '      refit.config: /etc/site',
-        '      refit.policy: minor',
+        `      refit.policy: ${opts.policy ?? 'minor'}`,
         `      refit.test.suite: ${suite}`,
         ...Object.entries(opts.labels ?? {}).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`),
         '    volumes:',

@@ -5,10 +5,11 @@
  * staging trees, unfinished journal entries).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { expect } from 'vitest';
 import { SHADOW_SUFFIX } from '../../src/compose/override.js';
 import { tree, type Harness, type TestSite } from './host-harness.js';
@@ -51,20 +52,39 @@ export async function getThroughProxy(h: Harness, site: TestSite, path = '/', ti
   return { status, body };
 }
 
-/** `scratch`: entries a test itself put in the scratch dir and expects to stay. */
-export async function expectWhole(h: Harness, site: TestSite, as: 'old' | 'new', o: { scratch?: string[] } = {}): Promise<void> {
+/**
+ * What keeps the site from being whole as `as`: serving that version through the proxy, its
+ * config dir, compose file and container all old or all new, and nothing of a maintenance left
+ * (shadow, its networks, scratch, staging trees). [] when whole. `scratch`: entries a test
+ * itself put in the scratch dir and expects to stay.
+ */
+export async function notWhole(h: Harness, site: TestSite, as: 'old' | 'new', o: { scratch?: string[] } = {}): Promise<string[]> {
+  const problems: string[] = [];
+  const want = (what: string, actual: unknown, expected: unknown) => {
+    if (!isDeepStrictEqual(actual, expected)) problems.push(`${what} is ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`);
+  };
   const version = as === 'old' ? '1.0.0' : '1.1.0';
   const { status, body } = await getThroughProxy(h, site);
-  expect([status, body.split('\n')[0]]).toEqual([200, h.servesLine(version)]);
-  expect(tree(site.confDir)).toEqual(as === 'old' ? h.oldTree : h.newTree);
-  expect(readFileSync(join(site.dir, 'docker-compose.yml'), 'utf8')).toBe(as === 'old' ? site.composeText : site.composeText.replace(h.ref(site.repo, '1.0.0'), h.ref(site.repo, '1.1.0')));
-  expect(execFileSync('docker', ['inspect', '-f', '{{.Config.Image}}', site.container]).toString().trim()).toBe(h.ref(site.repo, version));
-  expect(h.shadows()).toEqual([]);
-  const shadowNets = execFileSync('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${site.project}${SHADOW_SUFFIX}`]).toString().trim();
-  expect(shadowNets).toBe('');
-  expect(h.scratchLeft()).toEqual(o.scratch ?? []);
+  want('the answer through the proxy', [status, body.split('\n')[0]], [200, h.servesLine(version)]);
+  want('the config dir', treeOrNull(site.confDir), as === 'old' ? h.oldTree : h.newTree);
+  want('the compose file', readFileSync(join(site.dir, 'docker-compose.yml'), 'utf8'), as === 'old' ? site.composeText : site.composeText.replace(h.ref(site.repo, '1.0.0'), h.ref(site.repo, '1.1.0')));
+  want("the container's image", execFileSync('docker', ['inspect', '-f', '{{.Config.Image}}', site.container]).toString().trim(), h.ref(site.repo, version));
+  want('the shadows', h.shadows(), []);
+  want('the shadow networks', execFileSync('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${site.project}${SHADOW_SUFFIX}`]).toString().trim(), '');
+  want('the scratch dir', h.scratchLeft(), o.scratch ?? []);
   // Staging, previous and discarded config trees live beside the config dir as .conf.refit-*.
-  expect(readdirSync(site.dir).filter((n) => n.includes('refit'))).toEqual([]);
+  want('the swap siblings', readdirSync(site.dir).filter((n) => n.includes('refit')), []);
+  return problems;
+}
+
+/** The site is whole as `as` (see notWhole), and `refit recover` finds nothing to do. */
+export async function expectWhole(h: Harness, site: TestSite, as: 'old' | 'new', o: { scratch?: string[] } = {}): Promise<void> {
+  expect(await notWhole(h, site, as, o)).toEqual([]);
   const again = await refitAsync(['recover'], h.env);
   expect(again.stdout).toMatch(/nothing to recover/);
+}
+
+/** A config dir's files, or null while it is absent (between the two renames of a swap). */
+export function treeOrNull(dir: string): Record<string, string> | null {
+  return existsSync(dir) ? tree(dir) : null;
 }

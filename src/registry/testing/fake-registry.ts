@@ -51,5 +51,5 @@ export function fakeDigest(seed: string): string {
 /** An engine that knows no local images: update detection then rests on the registry alone. */
 export function engineWithoutImages(): Engine {
   const refuse = () => Promise.reject(new Error('not used by update detection'));
-  return { api: undefined as never, listContainerIds: refuse, inspectContainer: refuse, inspectImage: async () => null };
+  return { api: undefined as never, timeoutMs: 1000, call: refuse, listContainerIds: refuse, inspectContainer: refuse, inspectImage: async () => null };
 }

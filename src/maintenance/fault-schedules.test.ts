@@ -1,0 +1,55 @@
+/**
+ * The model-based fault test on the fake world: thousands of seeded schedules of failures and
+ * kills at every command, in `run`, in `recover` and inside undos, with repeated recovers
+ * (testing/schedules.ts). After every command: the site has a ready server on a proven image,
+ * the config dir is the customer's tree or its merge, the compose file old or bumped, and the
+ * journal agrees with the world; once closed, the site is whole and nothing is left over.
+ *
+ * A failure prints each failing seed; replay one with REFIT_SCHEDULE_SEED=N (and more schedules
+ * with REFIT_SCHEDULES=N).
+ */
+import { describe, expect, it } from 'vitest';
+import { inMemoryJournal } from '../journal/journal.js';
+import { fakeTarget, scenarioOf } from './testing/fake-site.js';
+import { runSchedule, seeded, type Fault } from './testing/schedules.js';
+
+const COUNT = Number(process.env.REFIT_SCHEDULES ?? 3000);
+const ONLY = process.env.REFIT_SCHEDULE_SEED;
+
+describe('seeded fault schedules on the fake world', () => {
+  it(`${ONLY ? `seed ${ONLY}` : `${COUNT} schedules`}: every invariant holds after every command; every maintenance ends closed, its site whole`, async () => {
+    const failures: string[] = [];
+    const endings: Record<string, number> = {};
+    const faults: Fault[] = [];
+    const seeds = ONLY ? [Number(ONLY)] : Array.from({ length: COUNT }, (_, i) => i + 1);
+    for (const seed of seeds) {
+      const rand = seeded(seed);
+      const scenario = scenarioOf(rand);
+      const journal = inMemoryJournal();
+      const options = { failRate: rand() * 0.03, killRate: rand() * 0.02, faultyProcesses: 1 + Math.floor(rand() * 4), quietEvents: rand() < 0.5 ? Math.floor(rand() * 250) : 0 };
+      const r = await runSchedule(fakeTarget(scenario, journal), rand, options);
+      journal.close();
+      endings[r.status] = (endings[r.status] ?? 0) + 1;
+      faults.push(...r.faults);
+      if (r.problems.length) {
+        const trail = r.faults.map((f) => `${f.kind} ${f.at} (process ${f.process}, ${f.during})`).join('; ');
+        failures.push(`seed ${seed} (replay: REFIT_SCHEDULE_SEED=${seed}) ${JSON.stringify(scenario)} ${JSON.stringify(options)}\n    faults: ${trail || 'none'}\n    ${r.problems.join('\n    ')}`);
+        if (failures.length >= 5) break;
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+    if (ONLY) return;
+    // The schedules reach every kind of ending and every kind of fault the test is about.
+    expect(Object.keys(endings).sort()).toEqual(['rolled-back', 'skipped', 'updated']);
+    expect(endings.updated).toBeGreaterThan(COUNT / 10);
+    const kills = faults.filter((f) => f.kind === 'kill');
+    expect(kills.filter((f) => f.process === 1).length).toBeGreaterThan(100); // in run
+    expect(kills.filter((f) => f.process > 1).length).toBeGreaterThan(100); // in recover
+    expect(faults.filter((f) => f.process > 2).length).toBeGreaterThan(50); // in repeated recovers
+    expect(faults.filter((f) => f.during.endsWith('undo-begin')).length).toBeGreaterThan(100); // inside undos
+    expect(kills.filter((f) => f.at.startsWith('after journal')).length).toBeGreaterThan(100); // between journal entries
+    expect(faults.filter((f) => f.at.startsWith('after proxy.add-server')).length).toBeGreaterThan(10); // between the two commands of an add
+    const afterCommit = ['original-traffic', 'retire-shadow', 'commit-configs', 'remove-scratch'];
+    expect(faults.filter((f) => afterCommit.some((s) => f.during.startsWith(`${s} `))).length).toBeGreaterThan(100); // past the commit point
+  }, 300_000);
+});

@@ -1,0 +1,205 @@
+/**
+ * @module maintenance/testing/fake-site
+ * One site on a FakeWorld for the pipeline's unit tests: its images, its Site record, and what
+ * "whole" means for it (old or new, served, nothing of a maintenance left), as a list of what is
+ * wrong so that tests can print it (with a seed) instead of stopping at the first mismatch.
+ */
+import { dirname } from 'node:path';
+import type { Journal } from '../../journal/journal.js';
+import type { MaintenanceLog } from '../../journal/types.js';
+import type { Site } from '../../site/discover.js';
+import { swapNames } from '../../site-config/swap.js';
+import { FakeWorld, mergedTree } from '../fake-world.js';
+import { STEP_ORDER } from '../steps.js';
+import type { ScheduleTarget } from './schedules.js';
+
+export const OLD = { reference: 'reg.example/web:1.0.0', id: 'sha256:old' };
+export const NEW = { reference: 'reg.example/web:1.1.0', id: 'sha256:new' };
+export const SITE_ID = 'shop_web';
+export const CONFIG_DIR = '/srv/shop/conf';
+
+export function fakeSite(o: { config?: boolean } = {}): Site {
+  return {
+    name: 'shop-web-1',
+    id: 'c0',
+    state: 'running',
+    compose: { project: 'shop', workingDir: '/srv/shop', configFiles: ['/srv/shop/docker-compose.yml'], service: 'web', version: '2.26.1' },
+    networks: [{ name: 'shop_front', ip: '10.0.0.1' }],
+    image: { reference: OLD.reference, id: OLD.id, repoDigests: [] },
+    vhosts: ['shop.example'],
+    port: 80,
+    policy: 'minor',
+    healthPath: '/refit/health',
+    hooks: { preUpdate: null, postUpdate: null },
+    config: o.config === false ? null : { containerPath: '/etc/site', hostPath: CONFIG_DIR },
+  };
+}
+
+/** The site on its old image; the registry serves NEW for NEW.reference. */
+export function fakeWorld(site: Site): FakeWorld {
+  const world = new FakeWorld({ original: site.name, image: OLD, siteId: SITE_ID, configDir: site.config?.hostPath ?? null });
+  world.registry.set(NEW.reference, NEW.id);
+  return world;
+}
+
+/**
+ * What keeps the site from being whole as `as`: the original alone serves, on the old image
+ * with the customer's tree, or on the new one with the merge of it; compose file and tag to
+ * match; no shadow, scratch, swap sibling or extract container left. [] when whole.
+ */
+export function notWhole(world: FakeWorld, site: Site, as: 'old' | 'new', o: { stateDir: string; to?: string }): string[] {
+  const problems: string[] = [];
+  const want = (what: string, actual: unknown, expected: unknown) => {
+    if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`${what} is ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`);
+  };
+  const original = world.containers.get(site.name);
+  const tree = site.config ? (as === 'old' ? world.customerEdits : mergedTree(world.customerEdits)) : null;
+  want('the original', original && { image: original.imageId, running: original.running, config: original.config?.tree ?? null }, { image: as === 'old' ? OLD.id : NEW.id, running: true, config: tree });
+  if (site.config) want('the config dir', world.customerConfig, tree);
+  want('the compose image', world.composeImage, as === 'old' ? OLD.reference : (o.to ?? NEW.reference));
+  want(`the tag ${OLD.reference}`, world.tags.get(OLD.reference), o.to === OLD.reference && as === 'new' ? NEW.id : OLD.id);
+  want('the proxy', [...(world.proxy.servers.get(SITE_ID) ?? [])], [[site.name, { ip: original?.ip, port: site.port, state: 'ready' }]]);
+  want('the containers', [...world.containers.keys()], [site.name]);
+  want('the extract containers', [...world.extractContainers.keys()], []);
+  want('the scratch dirs', world.pathsUnder(`${o.stateDir}/scratch`), []);
+  if (site.config) want('the swap siblings', [...world.fs.keys()].filter((p) => dirname(p) === dirname(site.config!.hostPath) && p !== site.config!.hostPath), []);
+  return problems;
+}
+
+/** What a killed refit throws in tests: nothing of it runs after. */
+export class Crash extends Error {}
+
+/** A point where refit can be killed: around a world command, or right after a journal write. */
+export type KillPoint = { command: string; when: 'before' | 'after' } | { step: string; phase: string; write: number };
+
+const JOURNAL_WRITES = { stepBegin: 'begin', stepDone: 'done', stepFailed: 'failed', undoBegin: 'undo-begin', undoDone: 'undone', finishMaintenance: 'finish' } as const;
+
+/**
+ * A refit process over `world` and `journal` that dies at the first point `killAt` picks, like
+ * a SIGKILLed one: that command or write throws Crash, and so does every later command and
+ * journal write of this process. Its successor: `world.onCommand = null`, `world.generation++`,
+ * and the same (real) journal.
+ */
+export function mortalProcess(world: FakeWorld, journal: Journal, killAt: (p: KillPoint) => boolean): { journal: Journal; dead(): boolean } {
+  let dead = false;
+  let writes = 0;
+  const die = (): never => {
+    dead = true;
+    throw new Crash('killed');
+  };
+  world.onCommand = (command, when) => {
+    if (dead) throw new Crash('dead');
+    if (killAt({ command, when })) die();
+  };
+  const mortal = new Proxy(journal, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      const phase = JOURNAL_WRITES[String(prop) as keyof typeof JOURNAL_WRITES];
+      if (typeof value !== 'function' || !phase) return value;
+      return (...args: unknown[]) => {
+        if (dead) throw new Crash('dead');
+        const result = value.apply(target, args);
+        if (killAt({ step: String(args[1]), phase, write: ++writes })) die();
+        return result;
+      };
+    },
+  });
+  return { journal: mortal, dead: () => dead };
+}
+
+/** The scenario of one fault schedule: what the images do, whether the customer edits meanwhile. */
+export interface Scenario {
+  tagChanged: boolean;
+  config: boolean;
+  /** The new image fails every health check (the shadow's first). */
+  newImageUnhealthy: boolean;
+  /** The recreated original fails its check (the shadow passed). */
+  recreatedUnhealthy: boolean;
+  /** The pull brings the image the site already runs. */
+  sameImage: boolean;
+  customerEdits: boolean;
+}
+
+export function scenarioOf(rand: () => number): Scenario {
+  return {
+    tagChanged: rand() < 0.8,
+    config: rand() < 0.85,
+    newImageUnhealthy: rand() < 0.08,
+    recreatedUnhealthy: rand() < 0.08,
+    sameImage: rand() < 0.04,
+    customerEdits: rand() < 0.3,
+  };
+}
+
+/** One site on a fake world with an in-memory journal, as a fault schedule's target. */
+export function fakeTarget(scenario: Scenario, journal: Journal): ScheduleTarget & { world: FakeWorld } {
+  const site = fakeSite({ config: scenario.config });
+  const world = fakeWorld(site);
+  const to = scenario.tagChanged ? NEW.reference : OLD.reference;
+  world.registry.set(to, scenario.sameImage ? OLD.id : NEW.id);
+  if (scenario.newImageUnhealthy) world.unhealthyImages.add(NEW.id);
+  if (scenario.recreatedUnhealthy) world.unhealthyWhen = (name, c) => name === site.name && c.imageId === NEW.id;
+  const stateDir = '/var/lib/refit';
+  return {
+    world,
+    journal,
+    site,
+    proxySiteId: SITE_ID,
+    candidate: { reference: to, digest: null },
+    stateDir,
+    watch: (watch) => {
+      world.onCommand = watch;
+    },
+    nextProcess: () => void world.generation++,
+    broken: (log) => brokenInvariants(world, site, log, { stateDir, to }),
+    notWholeAsClosed: (log) => notWhole(world, site, log.status === 'updated' ? 'new' : 'old', { stateDir, to }),
+    meanwhile: scenario.customerEdits ? () => void world.editCustomerConfig() : undefined,
+  };
+}
+
+/**
+ * The invariants of a maintenance in progress, on the fake world, checked after every command:
+ *  - the site has a ready server; each runs the old image as it was, or passed a health check;
+ *  - the config dir is the customer's tree (their latest edit) or a merge of it, or, only
+ *    between the two renames of the swap, absent with the customer's tree beside it;
+ *  - the compose file names the old or the new image;
+ *  - the journal agrees with the world: whatever a step makes exists only while that step is
+ *    begun and not undone (nor cleaned up by a later step).
+ */
+export function brokenInvariants(world: FakeWorld, site: Site, log: MaintenanceLog | null, o: { stateDir: string; to: string }): string[] {
+  const problems: string[] = [];
+  const ready = [...(world.proxy.servers.get(SITE_ID) ?? [])].filter(([, s]) => s.state === 'ready');
+  if (!ready.length) problems.push('the site has no ready server');
+  for (const [name, s] of ready) {
+    const c = world.containers.get(name);
+    if (!c?.running || c.ip !== s.ip) problems.push(`ready server ${name} at ${s.ip} is not a running container there`);
+    else if (c.id !== site.id && !world.proven.has(c.id)) problems.push(`ready server ${name} (${c.id} on ${c.imageId}) never passed a health check`);
+  }
+  if (site.config) {
+    const tree = world.customerConfig;
+    const swap = swapNames(site.config.hostPath, log ? `m${log.id}` : 'm0');
+    const ok = tree === world.customerEdits || (tree !== null && tree.startsWith('merged(customer-v')) || (tree === null && world.treeAt(swap.previous) === world.customerEdits);
+    if (!ok) problems.push(`the config dir holds ${tree}, neither the customer's tree ${world.customerEdits} nor a merge of it`);
+  }
+  if (![OLD.reference, o.to].includes(world.composeImage)) problems.push(`the compose file names ${world.composeImage}`);
+
+  const entries = log?.steps ?? [];
+  const has = (step: string, phase: string) => entries.some((e) => e.step === step && e.phase === phase);
+  const active = (step: string) => has(step, 'begin') && !has(step, 'undone');
+  const claim = (fact: boolean, what: string, step: string, until?: string) => {
+    if (fact && (!active(step) || (until && has(until, 'done')))) problems.push(`${what}, but the journal has ${step} ${active(step) ? `and ${until} done` : 'not begun or undone'}`);
+  };
+  const original = world.containers.get(site.name);
+  claim(world.containers.has(shadowName(site)), 'a shadow exists', 'shadow', 'retire-shadow');
+  claim(world.pathsUnder(`${o.stateDir}/scratch`).length > 0, 'a scratch dir exists', 'scratch', 'remove-scratch');
+  claim(world.customerConfig?.startsWith('merged(') ?? false, 'the merged tree is installed', 'config-install');
+  claim(world.composeImage !== OLD.reference, 'the compose file is bumped', 'image-ref');
+  // recreate-original's undo is drain-original's: the original is back on its old image once that one is undone.
+  if (original?.imageId === NEW.id && (!has('recreate-original', 'begin') || has('drain-original', 'undone'))) problems.push('the original runs the new image, but the journal has recreate-original not begun, or drain-original undone');
+  claim([...world.extractContainers.values()].length > 0, 'an extract container exists', 'stock-configs');
+  if (log && has(STEP_ORDER.commit, 'done') && original?.imageId !== NEW.id) problems.push(`the commit point is done, but the original runs ${original?.imageId ?? 'nothing'}`);
+  if (log && log.status !== 'in-progress' && log.status !== 'updated' && original?.imageId !== OLD.id) problems.push(`closed ${log.status}, but the original runs ${original?.imageId}`);
+  return problems;
+}
+
+const shadowName = (site: Site) => `${site.name}-refit-shadow`;

@@ -1,0 +1,224 @@
+/**
+ * @module maintenance/testing/world-contract
+ * What the maintenance relies on from a World, as one suite that runs against the fake world
+ * (fake-world.test.ts, unit) and the real host (test/world-contract.host.test.ts: Docker,
+ * Compose, HAProxy). The steps' safety rests on these: idempotent calls, a half-done proxy add
+ * that is listed but not ready and is completed by adding again, an install cut short between
+ * its commands that is undone to the customer's tree, a merge installed only over the tree it
+ * was made from. The tests run in order on one site and build on each other.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shadowContainerName } from '../../compose/override.js';
+import type { MergeReport } from '../../merge/report.js';
+import type { Upstream } from '../../proxy/types.js';
+import type { Site } from '../../site/discover.js';
+import { swapNames } from '../../site-config/swap.js';
+import type { Endpoint, World } from '../world.js';
+
+export interface ContractEnv {
+  world: World;
+  /** The site as discovered; it has a config dir. */
+  site: Site & { config: NonNullable<Site['config']> };
+  proxySiteId: string;
+  /** A private directory for scratch (refit's state dir). */
+  stateDir: string;
+  /** The image the site runs, and the reference of a newer one the registry serves. */
+  old: { reference: string; id: string };
+  newReference: string;
+  /** What is at `path` now, comparable with toEqual across reads; null when nothing is. */
+  tree(path: string): Promise<unknown>;
+  /** The customer edits their config dir. */
+  editConfig(): Promise<void>;
+  /** The image the compose files name for the site's service. */
+  composeImage(): Promise<string>;
+  /** The first of the proxy's commands of an add of `up` (a kill between them leaves this). */
+  halfAdd(up: Upstream): Promise<void>;
+  /** installConfigs cut short: staged only, or also the first of its two renames done. */
+  halfInstall(mergedDir: string, maintenanceId: string, upTo: 'staged' | 'renamed-out'): Promise<void>;
+  /** A temporary extract container for `owner`, as a refit killed mid-extract leaves it (that refit is gone). */
+  leaveExtractContainer(owner: string): Promise<void>;
+  /** How many temporary extract containers for `owner` exist. */
+  extractContainers(owner: string): Promise<number>;
+  cleanup(): Promise<void>;
+}
+
+export function worldContract(name: string, setup: () => Promise<ContractEnv>, o: { timeoutMs?: number } = {}): void {
+  describe(`the World contract: ${name}`, () => {
+    const timeout = o.timeoutMs ?? 5_000;
+    let env: ContractEnv;
+    let w: World;
+    let owner: string;
+    let configDir: string;
+    let newId: string;
+    let shadow: Endpoint;
+    let edited: unknown;
+    let merge: MergeReport;
+    const at = (leaf: string) => join(env.stateDir, 'scratch', owner, leaf);
+    const listed = async (server: string) => (await w.proxy.list(env.proxySiteId)).filter((s) => s.name === server).map((s) => ({ ip: s.ip, port: s.port, state: s.state }));
+    const siblings = async () => {
+      const n = swapNames(configDir, owner);
+      return (await Promise.all([n.staging, n.previous, n.discard].map(async (p) => ((await env.tree(p)) === null ? null : p)))).filter(Boolean);
+    };
+
+    beforeAll(async () => {
+      env = await setup();
+      w = env.world;
+      owner = `m${process.pid}`;
+      configDir = env.site.config.hostPath;
+    }, timeout * 10);
+    afterAll(async () => env?.cleanup(), timeout * 10);
+
+    it('pull brings the new image and points its tag at it; pulling what the site runs gives its image', async () => {
+      newId = (await w.pull(env.newReference)).imageId;
+      expect(newId).not.toBe(env.old.id);
+      expect(await w.tagTarget(env.newReference)).toBe(newId);
+      expect(await w.pull(env.old.reference)).toEqual({ imageId: env.old.id });
+    }, timeout);
+
+    it('a tag is moved to another image and back', async () => {
+      await w.tag(env.old.id, env.newReference);
+      expect(await w.tagTarget(env.newReference)).toBe(env.old.id);
+      await w.tag(newId, env.newReference);
+      expect(await w.tagTarget(env.newReference)).toBe(newId);
+    }, timeout);
+
+    it('a private dir can be made twice', async () => {
+      await w.makePrivateDir(at(''));
+      await w.makePrivateDir(at(''));
+      expect(await env.tree(at(''))).not.toBeNull();
+    }, timeout);
+
+    it('stock configs are extracted without leaving a container; one a kill left is removed for its owner, or swept once its refit is gone', async () => {
+      await w.extractConfigs(env.old.id, env.site.config.containerPath, at('base'), owner);
+      await w.extractConfigs(newId, env.site.config.containerPath, at('latest'), owner);
+      expect(await env.tree(at('base'))).not.toEqual(await env.tree(at('latest')));
+      expect(await env.extractContainers(owner)).toBe(0);
+      await env.leaveExtractContainer(owner);
+      expect(await env.extractContainers(owner)).toBe(1);
+      await w.removeExtractContainers(owner);
+      expect(await env.extractContainers(owner)).toBe(0);
+      await env.leaveExtractContainer(owner);
+      expect((await w.sweepLeftovers()).length).toBeGreaterThanOrEqual(1);
+      expect(await env.extractContainers(owner)).toBe(0);
+    }, timeout);
+
+    it('the merge names the customer tree it read; a backup of that tree has the same fingerprint', async () => {
+      merge = await w.mergeConfigs({ base: at('base'), latest: at('latest'), customer: configDir, out: at('merged') });
+      expect(merge.customerFingerprint).toMatch(/\S/);
+      expect(await w.backupConfigs(configDir, at('backup'))).toEqual({ fingerprint: merge.customerFingerprint });
+      expect(await env.tree(at('backup'))).toEqual(await env.tree(configDir));
+    }, timeout);
+
+    it('a merge is installed only over the tree it was made from; restored, the customer tree is back', async () => {
+      const before = await env.tree(configDir);
+      await env.editConfig();
+      edited = await env.tree(configDir);
+      expect(edited).not.toEqual(before);
+      expect((await w.backupConfigs(configDir, at('backup'))).fingerprint).not.toBe(merge.customerFingerprint);
+      expect(await w.installConfigs(configDir, at('merged'), owner, merge.customerFingerprint)).toEqual({ installed: false });
+      expect(await env.tree(configDir)).toEqual(edited);
+      expect(await siblings()).toEqual([]);
+
+      merge = await w.mergeConfigs({ base: at('base'), latest: at('latest'), customer: configDir, out: at('merged-1') });
+      expect(await w.installConfigs(configDir, at('merged-1'), owner, merge.customerFingerprint)).toEqual({ installed: true });
+      expect(await env.tree(configDir)).toEqual(await env.tree(at('merged-1')));
+      await w.restoreConfigs(configDir, owner);
+      expect(await env.tree(configDir)).toEqual(edited);
+      expect(await siblings()).toEqual([]);
+    }, timeout);
+
+    it.each(['staged', 'renamed-out'] as const)('an install cut short (%s) is undone to the customer tree', async (upTo) => {
+      await env.halfInstall(at('merged-1'), owner, upTo);
+      if (upTo === 'renamed-out') expect(await env.tree(configDir)).toBeNull();
+      await w.restoreConfigs(configDir, owner);
+      expect(await env.tree(configDir)).toEqual(edited);
+      expect(await siblings()).toEqual([]);
+    }, timeout);
+
+    it('committing an install drops what was kept to undo it, and can be repeated', async () => {
+      expect(await w.installConfigs(configDir, at('merged-1'), owner, merge.customerFingerprint)).toEqual({ installed: true });
+      expect((await siblings()).length).toBeGreaterThan(0);
+      await w.commitConfigs(configDir, owner);
+      await w.commitConfigs(configDir, owner);
+      expect(await siblings()).toEqual([]);
+      expect(await env.tree(configDir)).toEqual(await env.tree(at('merged-1')));
+    }, timeout);
+
+    it('the tag bump is undone from the saved compose files; undoing twice changes nothing', async () => {
+      await w.saveComposeFiles(env.site.compose, at('compose-files'));
+      await w.bumpImageTag(env.site.compose, env.newReference);
+      expect(await env.composeImage()).toBe(env.newReference);
+      await w.restoreComposeFiles(env.site.compose, at('compose-files'));
+      await w.restoreComposeFiles(env.site.compose, at('compose-files'));
+      expect(await env.composeImage()).toBe(env.old.reference);
+    }, timeout);
+
+    it('a shadow starts (again: replaced) on the new image at an address of its own, and is healthy', async () => {
+      const first = await w.startShadow(env.site, { image: newId, mergedDir: at('merged-1'), scratch: at('') });
+      shadow = await w.startShadow(env.site, { image: newId, mergedDir: at('merged-1'), scratch: at('') });
+      expect(shadow).toMatchObject({ name: shadowContainerName(env.site.name), imageId: newId });
+      expect(shadow.id).not.toBe(first.id);
+      expect(await w.endpointOf(shadow.name)).toEqual(shadow);
+      expect((await w.checkHealth({ ip: shadow.ip, port: env.site.port, vhosts: env.site.vhosts, healthPath: env.site.healthPath })).healthy).toBe(true);
+    }, timeout * 4);
+
+    it('proxy: a server added is ready at its address; adding it again changes nothing', async () => {
+      const original = (await w.endpointOf(env.site.name))!;
+      expect(await listed(env.site.name)).toEqual([{ ip: original.ip, port: env.site.port, state: 'ready' }]);
+      const up = { name: shadow.name, ip: shadow.ip, port: env.site.port };
+      await w.proxy.add(env.proxySiteId, up);
+      await w.proxy.add(env.proxySiteId, up);
+      expect(await listed(shadow.name)).toEqual([{ ip: shadow.ip, port: env.site.port, state: 'ready' }]);
+    }, timeout);
+
+    it('proxy: drain stops new requests, remove takes the server out; both are no-ops for a server not there', async () => {
+      const up = { name: shadow.name, ip: shadow.ip, port: env.site.port };
+      expect((await w.proxy.drain(env.proxySiteId, up, { timeoutMs: 5000 })).drained).toBe(true);
+      expect(await listed(shadow.name)).toEqual([{ ip: shadow.ip, port: env.site.port, state: 'drain' }]);
+      await w.proxy.remove(env.proxySiteId, up);
+      await w.proxy.remove(env.proxySiteId, up);
+      expect(await listed(shadow.name)).toEqual([]);
+      expect((await w.proxy.drain(env.proxySiteId, up, { timeoutMs: 5000 })).drained).toBe(true);
+    }, timeout);
+
+    it('proxy: a half-done add is listed but not ready; adding again completes it', async () => {
+      const up = { name: shadow.name, ip: shadow.ip, port: env.site.port };
+      await env.halfAdd(up);
+      expect(await listed(shadow.name)).toEqual([{ ip: shadow.ip, port: env.site.port, state: 'maint' }]);
+      await w.proxy.add(env.proxySiteId, up);
+      expect(await listed(shadow.name)).toEqual([{ ip: shadow.ip, port: env.site.port, state: 'ready' }]);
+    }, timeout);
+
+    it('proxy: adding a server again at another address moves it there', async () => {
+      const original = (await w.endpointOf(env.site.name))!;
+      await w.proxy.add(env.proxySiteId, { name: shadow.name, ip: original.ip, port: env.site.port });
+      expect(await listed(shadow.name)).toEqual([{ ip: original.ip, port: env.site.port, state: 'ready' }]);
+      await w.proxy.add(env.proxySiteId, { name: shadow.name, ip: shadow.ip, port: env.site.port });
+      expect(await listed(shadow.name)).toEqual([{ ip: shadow.ip, port: env.site.port, state: 'ready' }]);
+      await w.proxy.drain(env.proxySiteId, { name: shadow.name, ip: shadow.ip, port: env.site.port }, { timeoutMs: 5000 });
+      await w.proxy.remove(env.proxySiteId, { name: shadow.name, ip: shadow.ip, port: env.site.port });
+    }, timeout);
+
+    it('the shadow is removed, and removing it again is a no-op', async () => {
+      await w.removeShadow(env.site);
+      await w.removeShadow(env.site);
+      expect(await w.endpointOf(shadow.name)).toBeNull();
+    }, timeout * 4);
+
+    it('recreating the service brings a new container, on the image the compose files name', async () => {
+      const before = (await w.endpointOf(env.site.name))!;
+      await w.recreateService(env.site.compose);
+      const after = (await w.endpointOf(env.site.name))!;
+      expect(after.id).not.toBe(before.id);
+      expect(after.imageId).toBe(env.old.id);
+      expect((await w.checkHealth({ ip: after.ip, port: env.site.port, vhosts: env.site.vhosts, healthPath: env.site.healthPath })).healthy).toBe(true);
+    }, timeout * 4);
+
+    it('scratch is removed with all in it, and removing it again is a no-op', async () => {
+      await w.removeDir(at(''));
+      await w.removeDir(at(''));
+      expect(await env.tree(at(''))).toBeNull();
+    }, timeout);
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * The World contract (src/maintenance/testing/world-contract.ts) on the real host: Docker,
+ * Compose v2, a real registry and HAProxy. The fake world passes the same suite in the unit
+ * project (src/maintenance/fake-world.test.ts). The half-done states are made the way a kill
+ * between two commands leaves them: HAProxy's `add server` without `set server … state ready`,
+ * a config swap staged, or cut between its two renames.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { worldContract } from '../src/maintenance/testing/world-contract.js';
+import { EXTRACT_FOR_LABEL, EXTRACT_OWNER_LABEL } from '../src/merge/extract.js';
+import { backendOf } from '../src/proxy/haproxy/render.js';
+import { RuntimeApi } from '../src/proxy/haproxy/runtime.js';
+import { stage, swapNames } from '../src/site-config/swap.js';
+import { startHarness } from './support/host-harness.js';
+import { realSite } from './support/real-site.js';
+import { suiteName } from './support/suite.js';
+
+const SUITE = suiteName('worldcontract');
+
+/** A directory as { name: content | subtree | '-> target' }, a file as its content; null when absent. */
+function snapshot(path: string): unknown {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return null;
+  }
+  if (st.isSymbolicLink()) return `-> ${readlinkSync(path)}`;
+  if (!st.isDirectory()) return readFileSync(path, 'utf8');
+  return Object.fromEntries(readdirSync(path).sort().map((name) => [name, snapshot(join(path, name))]));
+}
+
+const docker = (...args: string[]) => execFileSync('docker', args).toString().trim();
+
+worldContract(
+  'the real host (Docker, Compose v2, HAProxy)',
+  async () => {
+    const h = await startHarness(SUITE);
+    const testSite = await h.site('v2');
+    const { world, site, proxySiteId, adminSocket } = await realSite(h, testSite);
+    const api = new RuntimeApi(adminSocket);
+    const gone = spawnSync('true').pid; // a process that has exited
+    return {
+      world,
+      site: { ...site, config: site.config! },
+      proxySiteId,
+      stateDir: h.stateDir,
+      old: { reference: h.ref('web', '1.0.0'), id: site.image.id },
+      newReference: h.ref('web', '1.1.0'),
+      tree: async (path) => snapshot(path),
+      editConfig: async () => appendFileSync(join(testSite.confDir, 'extra.conf'), 'edited=yes\n'),
+      composeImage: async () => /image: "([^"]+)"/.exec(readFileSync(join(testSite.dir, 'docker-compose.yml'), 'utf8'))![1]!,
+      halfAdd: async (up) => void (await api.expect(`add server ${backendOf(proxySiteId)}/${up.name} ${up.ip}:${up.port}`, /^New server registered/)),
+      halfInstall: async (mergedDir, id, upTo) => {
+        const names = swapNames(site.config!.hostPath, id);
+        stage(names, mergedDir);
+        if (upTo === 'renamed-out') renameSync(names.dir, names.previous);
+      },
+      leaveExtractContainer: async (owner) => {
+        const labels = { 'refit.role': 'extract', [EXTRACT_FOR_LABEL]: owner, [EXTRACT_OWNER_LABEL]: `${gone}:1`, 'refit.test.suite': SUITE };
+        docker('create', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), '--network', 'none', '--entrypoint', '/refit-extract-never-runs', site.image.id);
+      },
+      extractContainers: async (owner) => docker('ps', '-aq', '--filter', 'label=refit.role=extract', '--filter', `label=${EXTRACT_FOR_LABEL}=${owner}`).split('\n').filter(Boolean).length,
+      cleanup: async () => {
+        await testSite.down();
+        await h.stop();
+      },
+    };
+  },
+  { timeoutMs: 60_000 },
+);
