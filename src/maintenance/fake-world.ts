@@ -147,18 +147,24 @@ export class FakeWorld implements World {
   async commitConfigs() {
     this.call('commit-configs');
   }
-  async saveComposeFiles() {
+  /** The image edit each scratch dir records, as the real one does in compose-files.ts. */
+  private readonly savedEdits = new Map<string, { from: string; to: string }>();
+  async saveComposeFiles(_compose: Site['compose'], dest: string, change: { from: string; to: string }) {
     this.call('save-compose');
+    this.savedEdits.set(dest, change);
   }
-  async restoreComposeFiles(): Promise<void> {
+  async restoreComposeFiles(_compose: Site['compose'], savedIn: string): Promise<void> {
     this.call('restore-compose');
-    this.composeImage = this.savedComposeImage ?? this.composeImage;
+    const edit = this.savedEdits.get(savedIn);
+    if (edit && this.composeImage === edit.to) this.composeImage = edit.from;
+    else if (edit && this.composeImage !== edit.from) throw new Error(`compose image is ${this.composeImage}, neither ${edit.from} nor ${edit.to}`);
   }
-  private savedComposeImage: string | null = null;
-  async bumpImageTag(_compose: Site['compose'], reference: string) {
-    this.call(`bump ${reference}`);
-    this.savedComposeImage ??= this.composeImage;
-    this.composeImage = reference;
+  async bumpImageTag(_compose: Site['compose'], savedIn: string) {
+    const edit = this.savedEdits.get(savedIn);
+    if (!edit) throw new Error(`no image edit recorded in ${savedIn}`);
+    this.call(`bump ${edit.to}`);
+    if (this.composeImage !== edit.from && this.composeImage !== edit.to) throw new Error(`compose image is ${this.composeImage}, not ${edit.from}`);
+    this.composeImage = edit.to;
     return { file: 'docker-compose.yml' };
   }
   async startShadow(site: Site, req: ShadowRequest): Promise<Endpoint> {

@@ -27,7 +27,7 @@ import { checkUpdates } from '../registry/check.js';
 import { pullImage } from '../registry/pull.js';
 import { discoverSites, type Site } from '../site/discover.js';
 import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
-import { bumpImageTag, restoreComposeFiles, saveComposeFiles } from './compose-files.js';
+import { bumpImageTag, restoreComposeFiles, saveComposeFiles, whyTagCannotChange } from './compose-files.js';
 import { faultFrom } from './faults.js';
 import type { PassHost } from './pass.js';
 import type { PassReport } from './report.js';
@@ -59,7 +59,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     if (!clis.has(key)) clis.set(key, detectCompose(flavor));
     return clis.get(key)!;
   };
-  const target = (c: { project: string; workingDir: string; configFiles: string[] }) => ({ project: c.project, workingDir: c.workingDir, files: c.configFiles });
+  const target = (c: Site['compose']) => ({ project: c.project, workingDir: c.workingDir, files: c.configFiles, envFiles: c.envFiles ?? [] });
 
   const world: World = {
     proxy: createProxy(config.proxy, (line) => logger.info(line)),
@@ -124,7 +124,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     progress,
     deps: { world, journal, stateDir: config.stateDir, keepBackups: config.maintenance.keepBackups, fault },
     discover: () => discoverSites(engine, config.images, config.health.path),
-    checkUpdates: (sites) => checkUpdates(sites, { engine, config: config.registry }),
+    checkUpdates: (sites) => checkUpdates(sites, { engine, config: config.registry, canNameTag: whyTagCannotChange }),
     runHook: async (container, command) => {
       await execInContainer(engine, container, command, config.maintenance.hookTimeoutMs);
     },

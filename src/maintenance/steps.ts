@@ -126,9 +126,9 @@ function shadowRequest(ctx: MaintenanceCtx): ShadowRequest {
 
 const override: MStep = {
   name: 'override',
-  // The override is written by startShadow from the same request; this step saves the compose
-  // files it will change, so that the tag bump can be undone byte for byte.
-  run: (ctx) => ctx.world.saveComposeFiles(ctx.plan.site.compose, ctx.plan.paths.composeSaved),
+  // The override is written by startShadow from the same request; this step records the one
+  // value the tag bump will change, so that the bump and its undo touch nothing else.
+  run: (ctx) => ctx.world.saveComposeFiles(ctx.plan.site.compose, ctx.plan.paths.composeSaved, { from: ctx.plan.from.reference, to: ctx.plan.to.reference }),
   undo: async () => undefined, // inside scratch
 };
 
@@ -235,7 +235,7 @@ const imageRef: MStep = {
   async run(ctx) {
     const { plan, world } = ctx;
     if (!plan.tagChanged) return { skipped: 'same tag, new digest' };
-    return world.bumpImageTag(plan.site.compose, plan.to.reference);
+    return world.bumpImageTag(plan.site.compose, plan.paths.composeSaved);
   },
   async undo(ctx) {
     const { plan, world } = ctx;

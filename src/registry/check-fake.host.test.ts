@@ -80,7 +80,7 @@ beforeAll(async () => {
       if (kind === 'away') return json(200, { name: repo, tags: ['1.0.0'] }, { link: `<http://${elsewhere.host}/v2/${repo}/tags/list?last=1.0.0>; rel="next"` });
       return json(200, { name: repo, tags: ['1.0.0', '1.0.1', '1.1.0'] });
     }
-    if (m[2].startsWith('blobs/')) {
+    if (m[2]!.startsWith('blobs/')) {
       // Blobs served from object storage on another host, as big registries do.
       res.writeHead(307, { location: `http://${elsewhere.host}/storage/${m[2]}` });
       return res.end();
