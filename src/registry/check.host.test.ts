@@ -123,6 +123,7 @@ describe('plain HTTP registry on loopback', () => {
       candidate: null,
       status: 'current',
       reason: `the registry serves 1.0.0 as ${digestA.slice(0, 19)}, the running image's digest`,
+      passedOver: [],
     });
   });
 
@@ -216,6 +217,7 @@ describe('refit check through the CLI', () => {
           candidate: { reference: `${repo}:1.0.2`, digest: digestA },
           status: 'update',
           reason: '1.0.2 is the newest tag within the patch range after 1.0.0',
+          passedOver: [],
         },
       ],
     });

@@ -24,6 +24,14 @@ export interface Harness {
   httpPort: number;
   ref(repo: 'web' | 'bad', version: '1.0.0' | '1.1.0'): string;
   site(flavor: ComposeFlavor, opts?: { repo?: 'web' | 'bad'; vhost?: string; labels?: Record<string, string> }): Promise<TestSite>;
+  /**
+   * A site written as the test wants it: `files` besides the customer's config dir `conf/`,
+   * started from `composeFiles` (default: the first file) with `envFiles` as `--env-file`. The
+   * service is `web`, and its labels must include `siteLabels(vhost)`.
+   */
+  customSite(flavor: ComposeFlavor, spec: { vhost: string; files: Record<string, string>; composeFiles?: string[]; envFiles?: string[] }): Promise<TestSite>;
+  /** The refit.* and test labels a custom site's web service carries, as YAML lines at `indent`. */
+  siteLabels(vhost: string, indent: string): string[];
   /** Names of containers still around that a maintenance started (shadows). */
   shadows(): string[];
   scratchLeft(): string[];
@@ -89,6 +97,21 @@ export async function startHarness(suite: string): Promise<Harness> {
     stateDir,
     httpPort,
     ref,
+    siteLabels: (vhost, indent) => [
+      'refit.enable: "true"',
+      `refit.vhosts: "${vhost}"`,
+      'refit.config: /etc/site',
+      'refit.policy: minor',
+      `refit.test.suite: ${suite}`,
+    ].map((l) => `${indent}${l}`),
+    async customSite(flavor, spec) {
+      const files = { ...spec.files, 'conf/site.conf': CUSTOMER_SITE_CONF, 'conf/httpd.conf': STOCK_V1['httpd.conf']!, 'conf/extra.conf': CUSTOMER_EXTRA };
+      const project = await composeProject(flavor, suite, files, { composeFiles: spec.composeFiles, envFiles: spec.envFiles });
+      // Naming the service starts it even when it is in a profile.
+      await project.up(['web']);
+      const first = spec.composeFiles?.[0] ?? Object.keys(spec.files)[0]!;
+      return { ...project, vhost: spec.vhost, composeText: spec.files[first]!, confDir: join(project.dir, 'conf'), container: project.containerName('web') };
+    },
     async site(flavor, opts = {}) {
       const repo = opts.repo ?? 'web';
       const vhost = opts.vhost ?? `site${++sites}-${flavor}.${suite}.example`;
