@@ -73,6 +73,9 @@ describe('planImageEdit', () => {
   it('same tag: nothing to edit; no file sets the image: a reason', () => {
     const files = { 'compose.yml': 'services:\n  web:\n    image: reg/web:1.0.0\n', 'built.yml': 'services:\n  web:\n    build: .\n' };
     expect(planImageEdit(project(['compose.yml']), 'web', change('reg/web:1.0.0', 'reg/web:1.0.0'), reader(files))).toEqual({ ok: true, edit: null });
+    // Even where a tag change would be refused: a digest update writes nothing.
+    const interpolated = { 'compose.yml': 'services:\n  web:\n    image: reg/web:${UNDEFINED}\n' };
+    expect(planImageEdit(project(['compose.yml']), 'web', change('reg/web:1.0.0', 'reg/web:1.0.0'), reader(interpolated))).toEqual({ ok: true, edit: null });
     expect(planImageEdit(project(['built.yml']), 'web', change('reg/web:1.0.0', 'reg/web:1.1.0'), reader(files))).toMatchObject({ ok: false, reason: expect.stringContaining('no compose file of the project sets the image of service web') });
   });
 });

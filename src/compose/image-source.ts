@@ -56,6 +56,8 @@ export function planImageEdit(project: ProjectFiles, service: string, change: { 
 }
 
 function plan(project: ProjectFiles, service: string, change: { from: string; to: string }, read: ReadFile): ImagePlan {
+  // Same tag, new digest: no file changes, whatever the project looks like.
+  if (change.to === change.from) return { ok: true, edit: null };
   const fail = (reason: string): ImagePlan => ({ ok: false, reason });
   const located = locate(project, service, read);
   if (typeof located === 'string') return fail(located);
@@ -83,7 +85,6 @@ function plan(project: ProjectFiles, service: string, change: { from: string; to
   if (text !== change.from) {
     return fail(`${where}, which names ${text}, but the container runs ${change.from}; was a compose or env file edited since it started? (\`docker compose up\` it, then check again)`);
   }
-  if (change.to === change.from) return { ok: true, edit: null };
   const tagStart = tagStartOf(change.from);
   const holder = spans.find((s) => s.start <= tagStart && s.end >= change.from.length && s.end > s.start);
   const newTag = change.to.slice(tagStartOf(change.to));

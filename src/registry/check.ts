@@ -171,7 +171,7 @@ async function chooseTag(c: SiteCheck, ranked: string[]): Promise<{ tag: string 
   if (!rules.minAge) return { tag: kept[0] ?? null, passedOver: before(kept[0] ?? null), limit: '' };
   const platform = await platformOf(c);
   for (const [i, tag] of kept.entries()) {
-    if (i >= MAX_AGE_LOOKUPS) return { tag: null, passedOver: before(null), limit: ` (refit looked at the newest ${MAX_AGE_LOOKUPS} for refit.min-age; ${kept.length - i} older ones not examined)` };
+    if (i >= MAX_AGE_LOOKUPS) return { tag: null, passedOver: before(null), limit: ` (refit looked at the newest ${MAX_AGE_LOOKUPS} candidates for refit.min-age; ${kept.length - i} older ones not examined)` };
     const young = tooYoung(await c.pass.client.imageCreated(c.ref, tag, platform), rules, c.pass.now());
     if (!young) return { tag, passedOver: before(tag), limit: '' };
     passedOver.push({ tag, reason: young });
