@@ -5,10 +5,10 @@
  * explicitly, so the result never depends on the caller's working directory or environment.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefitError } from '../errors.js';
 import { parseEnvFile } from './env-file.js';
+import { readProjectFile } from './project-files.js';
 
 export type ComposeFlavor = 'v2' | 'v1';
 
@@ -89,7 +89,7 @@ export async function runCompose(cli: ComposeCli, target: ComposeTarget, args: s
     // The target alone decides what runs: Compose reads COMPOSE_* variables, and refit's own
     // environment would win over the project's env file (where refit reads and bumps the tag).
     const defined = definedIn(target);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMPOSE_') && !defined.has(k)));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMPOSE_') && !(defined.has(k) && !RUNS_COMPOSE.has(k))));
     return await exec(cli.command[0]!, argv, { cwd: target.workingDir, timeoutMs: opts.timeoutMs, env });
   } catch (err) {
     const e = err as Error & { stderr?: string; killed?: boolean; code?: number | string };
@@ -99,17 +99,20 @@ export async function runCompose(cli: ComposeCli, target: ComposeTarget, args: s
   }
 }
 
+/** What Compose itself needs to run and reach the engine: an env file never takes these away. */
+const RUNS_COMPOSE: ReadonlySet<string> = new Set(['PATH', 'HOME', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_CONFIG', 'DOCKER_CONTEXT', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY']);
+
 /** Names the project's env files define (unreadable files are Compose's to report). */
 function definedIn(target: ComposeTarget): Set<string> {
   const names = new Set<string>();
   for (const file of target.envFiles?.length ? target.envFiles : [join(target.workingDir, '.env')]) {
-    let text: string;
+    let text: string | null;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readProjectFile(file);
     } catch {
       continue;
     }
-    for (const e of parseEnvFile(text)) names.add(e.name);
+    for (const e of parseEnvFile(text ?? '')) names.add(e.name);
   }
   return names;
 }

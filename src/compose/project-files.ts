@@ -5,7 +5,7 @@
  * a directory handle (site-config/dirfd.ts), never through a link out of the project dir, and
  * only while it still holds what the edit was based on.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { RefitError } from '../errors.js';
 import { openRealDir, readFileAt, replaceFileAt } from '../site-config/dirfd.js';
@@ -13,13 +13,23 @@ import { setEnvValue } from './env-file.js';
 import { setServiceImage } from './image-ref.js';
 import type { ImageEdit, ReadFile } from './image-source.js';
 
-/** A project file's text for planning, or null when it does not exist. */
+/**
+ * A project file's text, or null when it does not exist. Only a regular file is read: a FIFO
+ * or device planted under the name would otherwise block refit (opened non-blocking, checked).
+ */
 export const readProjectFile: ReadFile = (path) => {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new RefitError('compose', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, undefined, { cause: err });
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new RefitError('compose', `${path} is not a regular file`, 'compose and env files must be regular files');
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 };
 

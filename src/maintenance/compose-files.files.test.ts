@@ -3,6 +3,7 @@
  * changes, only while it holds what refit expects, and nothing planted in the directory (links
  * at the names refit writes) can make refit write anywhere else.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +153,13 @@ describe('links planted in the project dir (issue 13, defect 3)', () => {
     symlinkSync(join(root, 'victim'), join(root, 'site.yml'));
     await expect(bumpImageTag(c, scratch)).rejects.toThrow(`${project}/conf/site.yml links to ${root}/victim, outside the project dir ${project}; refit will not write there`);
     expect(victim()).toBe(BASE);
+  });
+
+  it('a FIFO planted as the env file is a reason at check time, never a read that blocks', async () => {
+    writeFileSync(join(project, 'compose.yml'), 'services:\n  web:\n    image: reg/web:${TAG}\n');
+    execFileSync('mkfifo', [join(project, '.env')]);
+    const site = { compose: compose(['compose.yml']), image: { reference: 'reg/web:1.0.0', id: 'x', repoDigests: [] } };
+    expect(await whyTagCannotChange(site, 'reg/web:1.1.0')).toBe(`${project}/.env is not a regular file`);
   });
 
   it('a link to a file inside the project is written through, keeping the link', async () => {
