@@ -117,6 +117,13 @@ export class RegistryClient {
       }
       const config = (doc.config as { digest?: unknown } | undefined)?.digest;
       if (typeof config !== 'string' || !DIGEST.test(config)) throw malformed(ref, `a manifest for ${repoKey(ref)}:${tagOrDigest} without a config blob digest (schema 1 images have none)`);
+      return this.configCreated(ref, config, tagOrDigest);
+    });
+  }
+
+  /** Tags of one image share its config blob: read once per pass. */
+  private configCreated(ref: ImageRef, config: string, tagOrDigest: string): Promise<string> {
+    return this.once(`config ${repoKey(ref)}@${config}`, async () => {
       const a = await this.call(ref, `/v2/${ref.repository}/blobs/${config}`, 'GET', `config blob of ${repoKey(ref)}:${tagOrDigest}`);
       const blob = parseJson(ref, a, 'image config');
       if (typeof blob.created !== 'string' || Number.isNaN(Date.parse(blob.created))) {
