@@ -30,8 +30,8 @@ export interface Harness {
    * service is `web`, and its labels must include `siteLabels(vhost)`.
    */
   customSite(flavor: ComposeFlavor, spec: { vhost: string; files: Record<string, string>; composeFiles?: string[]; envFiles?: string[] }): Promise<TestSite>;
-  /** The refit.* and test labels a custom site's web service carries, as YAML lines at `indent`. */
-  siteLabels(vhost: string, indent: string): string[];
+  /** The refit.* and test labels a site's web service carries (`vhosts` comma-separated), as YAML lines at `indent`. */
+  siteLabels(vhosts: string, indent: string): string[];
   /** Names of containers still around that a maintenance started (shadows). */
   shadows(): string[];
   scratchLeft(): string[];
@@ -89,6 +89,8 @@ export async function startHarness(suite: string): Promise<Harness> {
   const configFile = join(dir, 'refit.yml');
   writeFileSync(configFile, configText);
   let sites = 0;
+  const siteLabels = (vhosts: string, indent: string) =>
+    ['refit.enable: "true"', `refit.vhosts: "${vhosts}"`, 'refit.config: /etc/site', 'refit.policy: minor', `refit.test.suite: ${suite}`].map((l) => `${indent}${l}`);
 
   return {
     registry,
@@ -97,13 +99,7 @@ export async function startHarness(suite: string): Promise<Harness> {
     stateDir,
     httpPort,
     ref,
-    siteLabels: (vhost, indent) => [
-      'refit.enable: "true"',
-      `refit.vhosts: "${vhost}"`,
-      'refit.config: /etc/site',
-      'refit.policy: minor',
-      `refit.test.suite: ${suite}`,
-    ].map((l) => `${indent}${l}`),
+    siteLabels,
     async customSite(flavor, spec) {
       const files = { ...spec.files, 'conf/site.conf': CUSTOMER_SITE_CONF, 'conf/httpd.conf': STOCK_V1['httpd.conf']!, 'conf/extra.conf': CUSTOMER_EXTRA };
       const project = await composeProject(flavor, suite, files, { composeFiles: spec.composeFiles, envFiles: spec.envFiles });
@@ -121,11 +117,7 @@ export async function startHarness(suite: string): Promise<Harness> {
         '  web:',
         `    image: "${ref(repo, '1.0.0')}"   # platform web image`,
         '    labels:',
-        '      refit.enable: "true"',
-        `      refit.vhosts: "${vhost},www.${vhost}"`,
-        '      refit.config: /etc/site',
-        '      refit.policy: minor',
-        `      refit.test.suite: ${suite}`,
+        ...siteLabels(`${vhost},www.${vhost}`, '      '),
         ...Object.entries(opts.labels ?? {}).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`),
         '    volumes:',
         '      - ./conf:/etc/site',
