@@ -91,6 +91,7 @@ describe.each(FLAVORS)('refit status with Compose %s', (flavor) => {
         project: project.project,
         workingDir: realpathSync(project.dir),
         configFiles: [join(realpathSync(project.dir), 'docker-compose.yml')],
+        envFiles: [],
         service: 'web',
         version: inspect.Config.Labels['com.docker.compose.version'],
       },
@@ -101,6 +102,7 @@ describe.each(FLAVORS)('refit status with Compose %s', (flavor) => {
       policy: 'minor',
       healthPath: '/refit/health',
       hooks: { preUpdate: null, postUpdate: null },
+      tagRules: { include: null, exclude: null, minAge: null },
       config: { containerPath: '/etc/site', hostPath: join(realpathSync(project.dir), 'site-config') },
     });
     expect(site.networks[0]!.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);

@@ -6,7 +6,7 @@
  * a config swap staged, or cut between its two renames.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
+import { appendFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { worldContract } from '../src/maintenance/testing/world-contract.js';
 import { EXTRACT_FOR_LABEL, EXTRACT_OWNER_LABEL } from '../src/merge/extract.js';
@@ -52,6 +52,10 @@ worldContract(
       tree: async (path) => snapshot(path),
       editConfig: async () => appendFileSync(join(testSite.confDir, 'extra.conf'), 'edited=yes\n'),
       composeImage: async () => /image: "([^"]+)"/.exec(readFileSync(join(testSite.dir, 'docker-compose.yml'), 'utf8'))![1]!,
+      setComposeImage: async (reference) => {
+        const file = join(testSite.dir, 'docker-compose.yml');
+        writeFileSync(file, readFileSync(file, 'utf8').replace(/image: "[^"]+"/, `image: "${reference}"`));
+      },
       halfAdd: async (up) => void (await api.expect(`add server ${backendOf(proxySiteId)}/${up.name} ${up.ip}:${up.port}`, /^New server registered/)),
       halfInstall: async (mergedDir, id, upTo) => {
         const names = swapNames(site.config!.hostPath, id);

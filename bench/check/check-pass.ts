@@ -3,6 +3,8 @@
  * counted at the registry:
  *  - `realRegistry`: Debian's docker-registry on 127.0.0.1 (plain HTTP), 20 repositories
  *    pushed here, requests counted from its access log;
+ *  - `realRegistryMinAge`: the same pass again with `refit.min-age: 1d` on every container (the
+ *    images are minutes old, so every newer tag is passed over): the config blobs it reads;
  *  - `tokenRegistry`: a node:http registry that demands Bearer tokens (as Docker Hub does),
  *    counting manifest, tag-list, token and 401 requests.
  * Policies rotate digest / patch / minor across the containers of each image.
@@ -23,7 +25,7 @@ import { engineWithoutImages, fakeDigest, startFakeRegistry } from '../../src/re
 import { freePort, startRegistry } from '../../src/registry/testing/local-registry.js';
 import { siteFor } from '../../src/registry/testing/sites.js';
 import type { Site } from '../../src/site/discover.js';
-import type { Policy } from '../../src/site/labels.js';
+import type { Policy, TagRules } from '../../src/site/labels.js';
 import { buildWebImage } from '../../test/support/web-image.js';
 
 const CONTAINERS = 300;
@@ -32,10 +34,10 @@ const TAGS = ['1.0.0', '1.0.1', '1.1.0', '2.0.0'];
 const POLICIES: Policy[] = ['digest', 'patch', 'minor'];
 const docker = (...args: string[]) => execFileSync('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
 
-function sites(host: string, image: (repo: string) => { id: string; repoDigests: string[] }): Site[] {
+function sites(host: string, image: (repo: string) => { id: string; repoDigests: string[] }, tagRules?: TagRules): Site[] {
   return Array.from({ length: CONTAINERS }, (_, i) => {
     const repo = `bench/app${i % IMAGES}`;
-    return siteFor(`site${i}`, `${host}/${repo}:1.0.0`, POLICIES[Math.floor(i / IMAGES) % POLICIES.length]!, image(repo));
+    return siteFor(`site${i}`, `${host}/${repo}:1.0.0`, POLICIES[Math.floor(i / IMAGES) % POLICIES.length]!, image(repo), tagRules);
   });
 }
 
@@ -56,25 +58,29 @@ async function realRegistry(tmp: string) {
       }
     }
     const image = JSON.parse(docker('image', 'inspect', source))[0] as { Id: string; RepoDigests: string[] };
-    const logStart = registry.log().length;
     const config = registrySchema.parse({ dockerConfig: join(tmp, 'none.json'), certsDir: join(tmp, 'certs') });
-    const t0 = performance.now();
-    const results = await checkUpdates(sites(registry.host, () => ({ id: image.Id, repoDigests: image.RepoDigests })), { engine: connectEngine('/var/run/docker.sock'), config });
-    const ms = performance.now() - t0;
-    // Access-log lines look like: 127.0.0.1 - - [date] "HEAD /v2/bench/app3/manifests/1.0.0 HTTP/1.1" 200 ...
-    const requests = registry.log().slice(logStart).map((l) => /"(GET|HEAD) (\/v2\/[^ ]*)/.exec(l)).filter((m) => m !== null);
-    const count = (re: RegExp) => requests.filter((m) => re.test(`${m[1]} ${m[2]}`)).length;
-    return {
-      passMs: Math.round(ms),
-      results: tally(results),
-      requestsAtRegistry: {
-        total: requests.length,
-        manifestHead: count(/^HEAD \/v2\/.*\/manifests\//),
-        manifestGet: count(/^GET \/v2\/.*\/manifests\//),
-        tagList: count(/\/tags\/list/),
-        other: count(/^(GET|HEAD) \/v2\/$/),
-      },
+    const pass = async (tagRules?: TagRules) => {
+      const logStart = registry.log().length;
+      const t0 = performance.now();
+      const results = await checkUpdates(sites(registry.host, () => ({ id: image.Id, repoDigests: image.RepoDigests }), tagRules), { engine: connectEngine('/var/run/docker.sock'), config });
+      const ms = performance.now() - t0;
+      // Access-log lines look like: 127.0.0.1 - - [date] "HEAD /v2/bench/app3/manifests/1.0.0 HTTP/1.1" 200 ...
+      const requests = registry.log().slice(logStart).map((l) => /"(GET|HEAD) (\/v2\/[^ ]*)/.exec(l)).filter((m) => m !== null);
+      const count = (re: RegExp) => requests.filter((m) => re.test(`${m[1]} ${m[2]}`)).length;
+      return {
+        passMs: Math.round(ms),
+        results: tally(results),
+        requestsAtRegistry: {
+          total: requests.length,
+          manifestHead: count(/^HEAD \/v2\/.*\/manifests\//),
+          manifestGet: count(/^GET \/v2\/.*\/manifests\//),
+          configBlobGet: count(/^GET \/v2\/.*\/blobs\//),
+          tagList: count(/\/tags\/list/),
+          other: count(/^(GET|HEAD) \/v2\/$/),
+        },
+      };
     };
+    return { plain: await pass(), minAge: await pass({ include: null, exclude: null, minAge: { ms: 86_400_000, text: '1d' } }) };
   } finally {
     await registry.stop();
     const refs = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((r) => r.startsWith(`${registry.host}/bench/`));
@@ -130,7 +136,7 @@ try {
     distinctImages: IMAGES,
     tagsPerImage: TAGS.length,
     policies: 'digest/patch/minor rotating across the 15 containers of each image; defaults (concurrency 8)',
-    realRegistry: await realRegistry(tmp),
+    ...(await realRegistry(tmp).then((r) => ({ realRegistry: r.plain, realRegistryMinAge: r.minAge }))),
     tokenRegistry: await tokenRegistry(),
   };
   writeFileSync(new URL('../results/check-pass.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);

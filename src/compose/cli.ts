@@ -1,11 +1,14 @@
 /**
  * @module compose/cli
  * A thin wrapper over the Compose CLI, v2 (`docker compose`) or v1 (`docker-compose`),
- * whichever this host has. Every call names the project and its files explicitly, so the
- * result never depends on the caller's working directory or environment.
+ * whichever this host has. Every call names the project, its files and its env files
+ * explicitly, so the result never depends on the caller's working directory or environment.
  */
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { RefitError } from '../errors.js';
+import { parseEnvFile } from './env-file.js';
+import { readProjectFile } from './project-files.js';
 
 export type ComposeFlavor = 'v2' | 'v1';
 
@@ -20,6 +23,8 @@ export interface ComposeTarget {
   project: string;
   workingDir: string;
   files: string[];
+  /** The `--env-file`s the project was started with; absent or empty: Compose reads the project's `.env`. */
+  envFiles?: string[];
 }
 
 export interface RunResult {
@@ -72,12 +77,19 @@ export function flavorOf(composeVersion: string): ComposeFlavor | undefined {
 }
 
 export async function runCompose(cli: ComposeCli, target: ComposeTarget, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  const envFiles = target.envFiles ?? [];
+  if (cli.flavor === 'v1' && envFiles.length > 1) {
+    throw new RefitError('compose', `project ${target.project} was started with ${envFiles.length} env files, and Compose v1 takes only one --env-file`, 'start it with Compose v2, or merge the env files');
+  }
   const argv = [...cli.command.slice(1), '--project-name', target.project, '--project-directory', target.workingDir];
+  for (const f of envFiles) argv.push('--env-file', f);
   for (const f of target.files) argv.push('--file', f);
   argv.push(...args);
   try {
-    // Compose reads COMPOSE_* variables; the target alone must decide what runs.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMPOSE_')));
+    // The target alone decides what runs: Compose reads COMPOSE_* variables, and refit's own
+    // environment would win over the project's env file (where refit reads and bumps the tag).
+    const defined = definedIn(target);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMPOSE_') && !(defined.has(k) && !RUNS_COMPOSE.has(k))));
     return await exec(cli.command[0]!, argv, { cwd: target.workingDir, timeoutMs: opts.timeoutMs, env });
   } catch (err) {
     const e = err as Error & { stderr?: string; killed?: boolean; code?: number | string };
@@ -85,6 +97,24 @@ export async function runCompose(cli: ComposeCli, target: ComposeTarget, args: s
     const why = e.killed ? `timed out after ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` : `failed with exit code ${e.code}`;
     throw new RefitError('compose', `\`${[...cli.command, ...argv].map(shellQuote).join(' ')}\` ${why}: ${last}`, undefined, { cause: err });
   }
+}
+
+/** What Compose itself needs to run and reach the engine: an env file never takes these away. */
+const RUNS_COMPOSE: ReadonlySet<string> = new Set(['PATH', 'HOME', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_CONFIG', 'DOCKER_CONTEXT', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY']);
+
+/** Names the project's env files define (unreadable files are Compose's to report). */
+function definedIn(target: ComposeTarget): Set<string> {
+  const names = new Set<string>();
+  for (const file of target.envFiles?.length ? target.envFiles : [join(target.workingDir, '.env')]) {
+    let text: string | null;
+    try {
+      text = readProjectFile(file);
+    } catch {
+      continue;
+    }
+    for (const e of parseEnvFile(text ?? '')) names.add(e.name);
+  }
+  return names;
 }
 
 function shellQuote(s: string): string {

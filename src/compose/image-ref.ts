@@ -1,46 +1,84 @@
 /**
  * @module compose/image-ref
- * Rewrites a service's `image:` in a compose file when the tag changes (SPEC step 9), changing
- * nothing but the bytes of that one value: comments, quoting style, flow or block layout, anchors
- * and CRLF line ends stay as the customer wrote them. `setServiceImage` is the pure edit on text;
- * `updateComposeImage` picks the file and writes it by atomic rename.
+ * Reads and rewrites a service's `image:` in a compose file's text, changing nothing but the
+ * bytes of that one value: comments, quoting style, flow or block layout, anchors and CRLF line
+ * ends stay as the customer wrote them. The edit is a compare-and-swap: it changes the value only
+ * while it holds what refit expects. Pure; compose/image-source.ts decides which file and value.
  */
-import { closeSync, fchmodSync, fchownSync, fsyncSync, lstatSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Scalar } from 'yaml';
 import { RefitError } from '../errors.js';
 
-/** Docker reference characters only: never needs quoting, never breaks flow style or comments. */
-const REFERENCE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
+/** Characters refit writes into an image value: never needs quoting, never breaks flow style or comments. */
+const REFERENCE = /^[a-z0-9$][a-z0-9._\-/:@${}]*$/i;
+
+/** What a compose file says about one service's image. */
+export interface ServiceImage {
+  /** The service is defined in this file. */
+  defined: boolean;
+  /** The value as written (before interpolation), or null when this file does not set it. */
+  value: string | null;
+  /** Where the value starts in the text: services whose image is at the same place share it (anchors, merge keys). */
+  at: number | null;
+  /** Why refit cannot rewrite the value, when it is there but not a one-line string. */
+  problem: string | null;
+  /** The service's `extends` (`file` null: the same file). */
+  extends: { service: string; file: string | null } | null;
+}
+
+export function readServiceImage(text: string, service: string, file: string): ServiceImage {
+  const doc = parse(text, file);
+  const map = serviceMap(doc, service);
+  const none: ServiceImage = { defined: false, value: null, at: null, problem: null, extends: null };
+  if (!isMap(map)) return none;
+  const node = imageIn(doc, map, 0);
+  const ext = deref(doc, map.get('extends', true) as Node | null);
+  let extendsOf: ServiceImage['extends'] = null;
+  if (isScalar(ext) && typeof ext.value === 'string') extendsOf = { service: ext.value, file: null };
+  else if (isMap(ext)) {
+    const svc = ext.get('service');
+    const f = ext.get('file');
+    if (typeof svc === 'string') extendsOf = { service: svc, file: typeof f === 'string' ? f : null };
+  }
+  if (!node) return { ...none, defined: true, extends: extendsOf };
+  const where = `the image of service ${service} in ${file}`;
+  const plain = isScalar(node) && typeof node.value === 'string' && node.range;
+  const problem = !plain ? `${where} is not a plain string` : node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED' ? `${where} is a block scalar` : null;
+  return { defined: true, value: plain ? (node.value as string) : null, at: node.range?.[0] ?? null, problem, extends: extendsOf };
+}
+
+/** The services a compose file defines. */
+export function serviceNames(text: string, file: string): string[] {
+  const doc = parse(text, file);
+  const services = deref(doc, doc.get('services', true) as Node | null);
+  if (!isMap(services)) return [];
+  return services.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')).filter(Boolean);
+}
 
 export interface ImageEdit {
   text: string;
-  from: string;
   changed: boolean;
 }
 
 /**
- * Sets `services.<service>.image` in compose `text`; null when this file does not set it
- * (Compose takes it from another file). Follows aliases and merge keys to the scalar that holds it.
+ * Sets `services.<service>.image` in compose `text` from `change.from` to `change.to`, following
+ * aliases and merge keys to the scalar that holds it. Unchanged text when it already holds
+ * `to`; throws when this file does not set it or it holds anything else.
  */
-export function setServiceImage(text: string, service: string, image: string, file = 'compose file'): ImageEdit | null {
-  if (!REFERENCE.test(image)) throw new RefitError('usage', `${JSON.stringify(image)} is not an image reference`);
+export function setServiceImage(text: string, service: string, change: { from: string; to: string }, file = 'compose file'): ImageEdit {
+  if (!REFERENCE.test(change.to)) throw new RefitError('internal', `${JSON.stringify(change.to)} is not an image value refit writes`);
   const doc = parse(text, file);
   const node = findImage(doc, service);
-  if (!node) return null;
   const where = `the image of service ${service} in ${file}`;
+  if (!node) throw new RefitError('compose', `${where} is no longer set there`, 'was the file edited during the update? refit left it alone');
   if (!isScalar(node) || typeof node.value !== 'string' || !node.range) throw new RefitError('compose', `${where} is not a plain string`, 'write it as `image: name:tag`');
-  const from = node.value;
-  if (from.includes('$')) {
-    throw new RefitError('compose', `${where} is interpolated (${JSON.stringify(from)}); refit will not rewrite a variable`, 'set the new tag where the variable is defined, or write the image literally');
+  if (node.value === change.to) return { text, changed: false };
+  if (node.value !== change.from) {
+    throw new RefitError('compose', `${where} is ${JSON.stringify(node.value)}, not the ${JSON.stringify(change.from)} refit expected`, 'was the file edited during the update? refit left it alone');
   }
-  if (from === image) return { text, from, changed: false };
-  const replacement = render(node, image, where);
-  const out = text.slice(0, node.range[0]) + replacement + text.slice(node.range[1]);
-
+  const out = text.slice(0, node.range[0]) + render(node, change.to, where) + text.slice(node.range[1]);
   const check = findImage(parse(out, file), service);
-  if (!isScalar(check) || check.value !== image) throw new RefitError('internal', `rewriting ${where} did not produce ${image}`);
-  return { text: out, from, changed: true };
+  if (!isScalar(check) || check.value !== change.to) throw new RefitError('compose', `${where} cannot be rewritten to ${change.to} in its style`, 'write it as a quoted string: `image: "name:tag"`');
+  return { text: out, changed: true };
 }
 
 function parse(text: string, file: string): Document {
@@ -62,10 +100,14 @@ function render(node: Scalar, image: string, where: string): string {
   }
 }
 
-function findImage(doc: Document, service: string): Node | null {
+function serviceMap(doc: Document, service: string): Node | null {
   const services = deref(doc, doc.get('services', true) as Node | null);
   if (!isMap(services)) return null;
-  return imageIn(doc, deref(doc, services.get(service, true) as Node | null), 0);
+  return deref(doc, services.get(service, true) as Node | null);
+}
+
+function findImage(doc: Document, service: string): Node | null {
+  return imageIn(doc, serviceMap(doc, service), 0);
 }
 
 /** `image` of a service map, or of the maps it merges (`<<`), first source first as YAML 1.1 merges. */
@@ -87,76 +129,4 @@ function imageIn(doc: Document, map: Node | null, depth: number): Node | null {
 function deref(doc: Document, node: Node | null | undefined): Node | null {
   if (isAlias(node)) return (node.resolve(doc) as Node | undefined) ?? null;
   return node ?? null;
-}
-
-export interface ImageRefUpdate {
-  /** The file that sets the image (the last of the project's files that does). */
-  file: string;
-  /** Its bytes before the edit: what `restoreComposeFile` writes back. */
-  before: string;
-  from: string;
-  to: string;
-  changed: boolean;
-}
-
-/**
- * Points the service at `image` in the compose file that decides it: later files override
- * earlier ones, so the last file setting `image` is edited. Repeating it is a no-op.
- */
-export function updateComposeImage(project: { workingDir: string; files: string[] }, service: string, image: string): ImageRefUpdate {
-  const files = project.files.map((f) => resolve(project.workingDir, f));
-  for (const file of [...files].reverse()) {
-    const before = readFileSync(file, 'utf8');
-    const edit = setServiceImage(before, service, image, file);
-    if (!edit) continue;
-    if (edit.changed) writeComposeFile(file, edit.text, project.workingDir);
-    return { file, before, from: edit.from, to: image, changed: edit.changed };
-  }
-  throw new RefitError('compose', `no compose file of the project sets the image of service ${service} (${files.join(', ')})`, 'is it built (`build:`) or defined with `extends`? refit only updates a literal `image:`');
-}
-
-/** Undo of updateComposeImage: puts the recorded bytes back unless they are already there. */
-export function restoreComposeFile(update: Pick<ImageRefUpdate, 'file' | 'before'>, workingDir: string): void {
-  if (readFileSync(update.file, 'utf8') !== update.before) writeComposeFile(update.file, update.before, workingDir);
-}
-
-/**
- * Replaces `file` atomically (temp file beside it, fsync, rename, fsync the dir) keeping its
- * mode and owner. A symlinked compose file is written through to its target only while that
- * target stays inside the project dir.
- */
-export function writeComposeFile(file: string, text: string, workingDir: string): void {
-  const real = realpathSync(file);
-  if (real !== resolve(file) || lstatSync(file).isSymbolicLink()) {
-    const rel = relative(realpathSync(workingDir), real);
-    if (rel.startsWith('..') || isAbsolute(rel)) {
-      throw new RefitError('unsafe-path', `compose file ${file} links to ${real}, outside the project dir ${workingDir}; refit will not write there`, 'replace the link with the file itself');
-    }
-  }
-  const st = statSync(real);
-  const temp = join(dirname(real), `.${basename(real)}.refit-${process.pid}.tmp`);
-  let fd = openSync(temp, 'w', st.mode & 0o7777);
-  try {
-    writeSync(fd, text);
-    fchownSync(fd, st.uid, st.gid);
-    fchmodSync(fd, st.mode & 0o7777); // openSync's mode is filtered by the umask
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(temp, real);
-  } catch (err) {
-    if (fd >= 0) closeSync(fd);
-    try {
-      unlinkSync(temp);
-    } catch {
-      // already renamed or never created
-    }
-    throw new RefitError('compose', `cannot write compose file ${real}: ${(err as Error).message}`, 'check free space and permissions in the project dir', { cause: err });
-  }
-  const dir = openSync(dirname(real), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
 }

@@ -36,7 +36,8 @@ const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null &&
 
 /** Resolves the original project with its own Compose CLI, exactly as `up` would see it. */
 export async function resolveService(cli: ComposeCli, target: ComposeTarget, service: string): Promise<ServiceModel> {
-  const args = cli.flavor === 'v2' ? ['config', '--format', 'json'] : ['config'];
+  // v2 leaves out services of inactive profiles unless the service is named; v1 lists them all.
+  const args = cli.flavor === 'v2' ? ['config', '--format', 'json', service] : ['config'];
   const { stdout } = await runCompose(cli, target, args, { timeoutMs: 60_000 });
   let raw: unknown;
   try {

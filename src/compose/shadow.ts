@@ -51,7 +51,7 @@ export const shadowRef = (site: Pick<Site, 'name' | 'compose'>): ShadowRef => ({
 
 /** Starts (or, after an interrupted attempt, recreates) the shadow of `site` and returns where it answers. */
 export async function startShadow(cli: ComposeCli, site: Site, opts: ShadowOptions): Promise<Shadow> {
-  const original: ComposeTarget = { project: site.compose.project, workingDir: site.compose.workingDir, files: site.compose.configFiles };
+  const original: ComposeTarget = { project: site.compose.project, workingDir: site.compose.workingDir, files: site.compose.configFiles, envFiles: site.compose.envFiles ?? [] };
   const ref = shadowRef(site);
   if (site.config && !opts.mergedDir) throw new RefitError('internal', `site ${site.name} has a config dir, so its shadow needs the merged dir`);
   const model = await resolveService(cli, original, site.compose.service);
@@ -67,7 +67,7 @@ export async function startShadow(cli: ComposeCli, site: Site, opts: ShadowOptio
   const overrideFile = join(opts.scratchDir, 'shadow.compose.yml');
   writeFileSync(overrideFile, text);
 
-  const target: ComposeTarget = { project: ref.project, workingDir: original.workingDir, files: [...original.files, overrideFile] };
+  const target: ComposeTarget = { ...original, project: ref.project, files: [...original.files, overrideFile] };
   await runCompose(cli, target, ['up', '-d', '--no-deps', '--force-recreate', site.compose.service]);
 
   let info: Docker.ContainerInspectInfo;

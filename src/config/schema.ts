@@ -90,8 +90,13 @@ export const dockerSchema = z
 
 export const registrySchema = z
   .object({
-    /** Docker client config with `auths` (credentials for private registries). */
-    dockerConfig: z.string().default('/root/.docker/config.json'),
+    /**
+     * The Docker client config file with the registry credentials. Unset: where the Docker CLI
+     * looks, `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`.
+     */
+    dockerConfig: absPath.optional(),
+    /** Longest a credential helper (`docker-credential-<name> get`) may take to answer. */
+    credentialHelperTimeoutMs: ms(10_000, 1),
     /** Per-registry CA certificates, Docker's convention: DIR/HOST[:PORT]/ca.crt */
     certsDir: absPath.default('/etc/docker/certs.d'),
     /** Registries reached over plain HTTP besides loopback (as the engine's insecure-registries). */

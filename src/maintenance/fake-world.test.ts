@@ -17,6 +17,7 @@ worldContract('the fake world', async () => {
     tree: async (path) => world.treeAt(path),
     editConfig: async () => void world.editCustomerConfig(),
     composeImage: async () => world.composeImage,
+    setComposeImage: async (reference) => void (world.composeImage = reference),
     halfAdd: async (up) => void world.proxy.servers.get(SITE_ID)!.set(up.name, { ip: up.ip, port: up.port, state: 'maint' }),
     halfInstall: async (mergedDir, id, upTo) => {
       // The commands installConfigs would run, cut short.

@@ -294,18 +294,30 @@ export class FakeWorld implements World {
     this.fs.delete(from);
     this.fs.set(to, dir);
   }
-  async saveComposeFiles(_compose: Site['compose'], dest: string) {
+  /** The image edit a scratch dir records (a file there, as the real one writes in compose-files.ts). */
+  async saveComposeFiles(_compose: Site['compose'], dest: string, change: { from: string; to: string }) {
     this.cmd(`save-compose ${dest}`, () => {
       this.parentMustExist(dest);
-      this.fs.set(dest, { tree: this.composeImage });
+      this.fs.set(dest, { tree: JSON.stringify(change) });
     });
   }
-  async restoreComposeFiles(_compose: Site['compose'], savedIn: string) {
-    const saved = this.treeAt(savedIn);
-    if (saved !== null && saved !== this.composeImage) this.cmd('restore-compose', () => (this.composeImage = saved));
+  private recordedEdit(savedIn: string): { from: string; to: string } | null {
+    const text = this.treeAt(savedIn);
+    return text === null ? null : (JSON.parse(text) as { from: string; to: string });
   }
-  async bumpImageTag(_compose: Site['compose'], reference: string) {
-    this.cmd(`bump ${reference}`, () => (this.composeImage = reference));
+  /** As the real one: the value goes back only while it holds what the bump wrote. */
+  async restoreComposeFiles(_compose: Site['compose'], savedIn: string) {
+    const edit = this.recordedEdit(savedIn);
+    if (!edit || this.composeImage === edit.from) return;
+    if (this.composeImage !== edit.to) throw new Error(`compose image is ${this.composeImage}, neither ${edit.from} nor ${edit.to}`);
+    this.cmd('restore-compose', () => (this.composeImage = edit.from));
+  }
+  /** As the real one: the value changes only while it holds the old reference (or already the new one). */
+  async bumpImageTag(_compose: Site['compose'], savedIn: string) {
+    const edit = this.recordedEdit(savedIn);
+    if (!edit) throw new Error(`no image edit recorded in ${savedIn}`);
+    if (this.composeImage !== edit.from && this.composeImage !== edit.to) throw new Error(`compose image is ${this.composeImage}, not ${edit.from}`);
+    this.cmd(`bump ${edit.to}`, () => (this.composeImage = edit.to));
     return { file: 'docker-compose.yml' };
   }
   async startShadow(site: Site, req: ShadowRequest): Promise<Endpoint> {

@@ -15,6 +15,7 @@ const check: UpdateCheck = {
   candidate: { reference: NEW.reference, digest: NEW.digest },
   status: 'update',
   reason: '1.1.0 is newer',
+  passedOver: [],
 };
 
 let journal: Journal;

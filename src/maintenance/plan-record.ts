@@ -21,7 +21,8 @@ const path = z.string().startsWith('/');
 
 // Each shape names exactly the keys of its type (`satisfies` fails on a missing or unknown key):
 // a field added to the plan or the site must be added here, or it would be lost across a crash.
-const composeShape = { project: text, workingDir: path, configFiles: z.array(text).min(1), service: text, version: z.string() } satisfies Record<keyof Site['compose'], z.ZodType>;
+// Optional keys were added later: plans journaled before them have none.
+const composeShape = { project: text, workingDir: path, configFiles: z.array(text).min(1), envFiles: z.array(path).optional(), service: text, version: z.string() } satisfies Record<keyof Site['compose'], z.ZodType>;
 const siteShape = {
   name: text,
   id: text,
@@ -35,6 +36,7 @@ const siteShape = {
   healthPath: z.string(),
   hooks: z.object({ preUpdate: z.string().nullable(), postUpdate: z.string().nullable() }),
   config: z.object({ containerPath: path, hostPath: path }).nullable(),
+  tagRules: z.object({ include: z.string().nullable(), exclude: z.string().nullable(), minAge: z.object({ ms: z.number(), text: z.string() }).nullable() }).optional(),
 } satisfies Record<keyof Site, z.ZodType>;
 const pathsShape = {
   scratch: path,

@@ -35,7 +35,7 @@ import { checkUpdates } from '../registry/check.js';
 import { pullImage } from '../registry/pull.js';
 import { discoverSites, type Site } from '../site/discover.js';
 import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
-import { bumpImageTag, restoreComposeFiles, saveComposeFiles } from './compose-files.js';
+import { bumpImageTag, restoreComposeFiles, saveComposeFiles, whyTagCannotChange } from './compose-files.js';
 import { faultsFrom } from './faults.js';
 import type { PassHost } from './pass.js';
 import type { PassReport } from './report.js';
@@ -79,7 +79,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     deps: { world, journal, stateDir: config.stateDir, keepBackups: config.maintenance.keepBackups, faults },
     discover,
     syncProxy: () => syncProxy(sync),
-    checkUpdates: (sites) => checkUpdates(sites, { engine, config: config.registry }),
+    checkUpdates: (sites) => checkUpdates(sites, { engine, config: config.registry, canNameTag: whyTagCannotChange }),
     runHook: async (container, command) => {
       await execInContainer(engine, container, command, config.maintenance.hookTimeoutMs);
     },
@@ -110,7 +110,7 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     if (!clis.has(key)) clis.set(key, detectCompose(flavor));
     return clis.get(key)!;
   };
-  const target = (c: { project: string; workingDir: string; configFiles: string[] }) => ({ project: c.project, workingDir: c.workingDir, files: c.configFiles });
+  const target = (c: Site['compose']) => ({ project: c.project, workingDir: c.workingDir, files: c.configFiles, envFiles: c.envFiles ?? [] });
   /** Whether the tree at `dir`, read as the merge reads it, is the one with this fingerprint. */
   const isTree = async (dir: string, fingerprint: string) => treeFingerprint(await readTreeSafely(dir)) === fingerprint;
   const proxy = createProxy(config.proxy, (line) => logger.info(line));

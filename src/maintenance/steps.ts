@@ -247,8 +247,11 @@ const merge = step({
 const saveComposeFiles = step({
   name: 'save-compose-files',
   spec: '9',
-  /** Saves the compose files into scratch, so the tag bump of `image-ref` can be undone. */
-  run: (ctx) => ctx.world.saveComposeFiles(ctx.plan.site.compose, ctx.plan.paths.composeSaved),
+  /**
+   * Records in scratch the one value the tag bump of `image-ref` will change (the image in a
+   * compose file, or its variable in an env file), so the bump and its undo touch nothing else.
+   */
+  run: (ctx) => ctx.world.saveComposeFiles(ctx.plan.site.compose, ctx.plan.paths.composeSaved, { from: ctx.plan.from.reference, to: ctx.plan.to.reference }),
 });
 
 const shadow = step({
@@ -350,7 +353,7 @@ const imageRef = step({
   async run(ctx) {
     const { plan, world } = ctx;
     if (!plan.tagChanged) return skipped('same tag, new digest');
-    return world.bumpImageTag(plan.site.compose, plan.to.reference);
+    return world.bumpImageTag(plan.site.compose, plan.paths.composeSaved);
   },
   async undo(ctx) {
     const { plan, world } = ctx;

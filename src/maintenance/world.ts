@@ -59,11 +59,16 @@ export interface World {
   sweepLeftovers(): Promise<string[]>;
 
   // Compose
-  /** Saves the project's compose files (bytes) so the tag bump can be undone. */
-  saveComposeFiles(compose: Site['compose'], dest: string): Promise<void>;
+  /**
+   * Finds the one value (in a compose or env file) that names the service's image and records
+   * in `dest` how the tag bump changes it, `change.from` -> `change.to`; refuses when the
+   * project cannot be pointed at `change.to`. Nothing in the project changes.
+   */
+  saveComposeFiles(compose: Site['compose'], dest: string, change: { from: string; to: string }): Promise<void>;
+  /** Undo of the bump: the recorded value back to `from`, only if it holds `to`; nothing else is written. */
   restoreComposeFiles(compose: Site['compose'], savedIn: string): Promise<void>;
-  /** Points the service's image at `reference` in the compose file that sets it, keeping everything else. */
-  bumpImageTag(compose: Site['compose'], reference: string): Promise<{ file: string }>;
+  /** Changes the value recorded in `savedIn` to `to`, only while it holds `from`, keeping every other byte. */
+  bumpImageTag(compose: Site['compose'], savedIn: string): Promise<{ file: string }>;
   /** Starts (or restarts) the site's shadow: its service from the original compose files plus an override. */
   startShadow(site: Site, req: ShadowRequest): Promise<Endpoint>;
   /** Stops the site's shadow gracefully (its stop signal and grace period, as Compose does), removes it and what its project created; a no-op when there is none. */

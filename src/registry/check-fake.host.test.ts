@@ -16,30 +16,50 @@ import { siteFor } from './testing/sites.js';
 const PAGED_TAGS = ['0.9.0', '1.0.0', '1.0.1', '1.1.0', '2.0.0', '1.3.0', '1.2.0'];
 const hits = new Map<string, number>();
 let reg: FakeRegistry;
+/** Another host the registry sends refit to (a Link, a blob redirect): it must never see the registry's credentials. */
+let elsewhere: FakeRegistry;
+const tokenPosts: string[] = [];
 let dir: string;
 
 const bearerOk = (repo: string, auth: string | undefined) => auth === `Bearer tok:repository:${repo}:pull`;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'refit-check-fake-'));
+  elsewhere = await startFakeRegistry((_req, res, url) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (url.pathname.startsWith('/storage/')) return res.end(JSON.stringify({ created: '2020-01-01T00:00:00Z', architecture: 'amd64', os: 'linux' }));
+    res.end(JSON.stringify({ name: 'away/web', tags: ['1.0.1', '1.2.0'] }));
+  });
   reg = await startFakeRegistry((req, res, url) => {
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
+    if (url.pathname === '/token' && req.method === 'POST') {
+      // The OAuth2 refresh grant an identity token is traded by.
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        tokenPosts.push(body);
+        if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== 'refresh-right') return json(401, { errors: [{ code: 'UNAUTHORIZED' }] });
+        json(200, { access_token: `tok:${form.get('scope')}`, expires_in: 300 });
+      });
+      return;
+    }
     if (url.pathname === '/token') {
       const scope = url.searchParams.get('scope') ?? '';
       const basic = `Basic ${Buffer.from('alice:right').toString('base64')}`;
       if (scope.includes(':private/') && req.headers.authorization !== basic) return json(401, { errors: [{ code: 'UNAUTHORIZED' }] });
       return json(200, { token: `tok:${scope}`, expires_in: 300 });
     }
-    const m = /^\/v2\/(.+)\/(manifests\/[^/]+|tags\/list)$/.exec(url.pathname);
+    const m = /^\/v2\/(.+)\/(manifests\/[^/]+|tags\/list|blobs\/[^/]+)$/.exec(url.pathname);
     if (!m) return json(404, { errors: [{ code: 'NOT_FOUND' }] });
     const repo = m[1]!;
     const key = `${req.method} ${url.pathname}`;
     hits.set(key, (hits.get(key) ?? 0) + 1);
     const kind = repo.split('/')[0];
-    if ((kind === 'tok' || kind === 'private') && !bearerOk(repo, req.headers.authorization)) {
+    if ((kind === 'tok' || kind === 'private' || kind === 'away') && !bearerOk(repo, req.headers.authorization)) {
       return json(401, { errors: [{ code: 'UNAUTHORIZED' }] }, { 'www-authenticate': `Bearer realm="http://${reg.host}/token",service="fake",scope="repository:${repo}:pull"` });
     }
     if (kind === 'limited' && hits.get(key) === 1) return json(429, { errors: [{ code: 'TOOMANYREQUESTS' }] }, { 'retry-after': '1' });
@@ -56,8 +76,16 @@ beforeAll(async () => {
         const more = start + 2 < PAGED_TAGS.length;
         return json(200, { name: repo, tags: page }, more ? { link: `</v2/${repo}/tags/list?n=2&last=${page.at(-1)}>; rel="next"` } : {});
       }
+      // The second page lives on another host: a Link may point anywhere.
+      if (kind === 'away') return json(200, { name: repo, tags: ['1.0.0'] }, { link: `<http://${elsewhere.host}/v2/${repo}/tags/list?last=1.0.0>; rel="next"` });
       return json(200, { name: repo, tags: ['1.0.0', '1.0.1', '1.1.0'] });
     }
+    if (m[2]!.startsWith('blobs/')) {
+      // Blobs served from object storage on another host, as big registries do.
+      res.writeHead(307, { location: `http://${elsewhere.host}/storage/${m[2]}` });
+      return res.end();
+    }
+    if (kind === 'away' && req.method === 'GET') return json(200, { schemaVersion: 2, mediaType: MANIFEST_TYPES.dockerV2, config: { digest: fakeDigest('away-config'), size: 2 }, layers: [] }, { 'content-type': MANIFEST_TYPES.dockerV2 });
     const tag = m[2]!.slice('manifests/'.length);
     const digest = kind === 'garbage' ? 'not-a-digest' : fakeDigest(`${repo}:${tag}`);
     res.writeHead(200, { 'content-type': MANIFEST_TYPES.dockerV2, 'docker-content-digest': digest });
@@ -65,7 +93,10 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => reg?.stop());
+afterAll(async () => {
+  await reg?.stop();
+  await elsewhere?.stop();
+});
 
 function config(extra: Partial<RegistryConfig> = {}): RegistryConfig {
   return registrySchema.parse({ dockerConfig: join(dir, 'none.json'), certsDir: join(dir, 'certs'), timeoutMs: 400, retries: 1, maxRetryAfterMs: 5000, concurrency: 4, ...extra });
@@ -162,7 +193,31 @@ describe('credentials for a token service', () => {
     const run = (dockerConfig: string) => checkUpdates([site('private', 'private/web', '1.0.0')], { engine: engineWithoutImages(), config: config({ dockerConfig }) }).then((r) => r[0]!);
     expect((await run(join(dir, 'missing.json'))).reason).toMatch(new RegExp(`auth failed: registry ${reg.host} needs a login and .*missing\\.json has no credentials for it \\(run \`docker login ${reg.host}\``));
     expect((await run(write('wrong.json', { auths: { [reg.host]: { auth: b64('alice:wrong') } } }))).reason).toMatch(/auth failed: token service http:\/\/127\.0\.0\.1:\d+ rejected the credentials of alice for .*wrong\.json/);
-    expect((await run(write('helper.json', { credHelpers: { [reg.host]: 'pass' } }))).reason).toMatch(/credential helper docker-credential-pass, which refit does not run/);
+    expect((await run(write('helper.json', { credHelpers: { [reg.host]: 'refit-test-absent' } }))).reason).toMatch(/credential helper docker-credential-refit-test-absent \(credHelpers in .*helper\.json\) is not on PATH/);
     expect(await run(write('right.json', { auths: { [`http://${reg.host}`]: { auth: b64('alice:right') } } }))).toMatchObject({ status: 'current' });
+  });
+
+  it('an identity token is traded by the OAuth2 refresh grant, and a wrong one is named as such', async () => {
+    const run = (dockerConfig: string) => checkUpdates([site('private', 'private/web', '1.0.0')], { engine: engineWithoutImages(), config: config({ dockerConfig }) }).then((r) => r[0]!);
+    tokenPosts.length = 0;
+    expect(await run(write('identity.json', { auths: { [reg.host]: { identitytoken: 'refresh-right' } } }))).toMatchObject({ status: 'current' });
+    expect(Object.fromEntries(new URLSearchParams(tokenPosts[0]))).toEqual({ grant_type: 'refresh_token', refresh_token: 'refresh-right', client_id: 'refit', scope: 'repository:private/web:pull', service: 'fake' });
+    expect((await run(write('identity-wrong.json', { auths: { [reg.host]: { identitytoken: 'refresh-wrong' } } }))).reason).toMatch(/auth failed: token service http:\/\/127\.0\.0\.1:\d+ rejected the identity token for .* from auths\["127\.0\.0\.1:\d+"\] in .*identity-wrong\.json/);
+  });
+});
+
+describe('credentials stay with the registry that issued them', () => {
+  it('a tag list page and a blob on another host are fetched without the bearer token', async () => {
+    reg.seen.length = 0;
+    elsewhere.seen.length = 0;
+    const rules = { include: null, exclude: null, minAge: { ms: 86_400_000, text: '1d' } };
+    const s = siteFor('away', `${reg.host}/away/web:1.0.0`, 'minor', { id: `sha256:${'1'.repeat(64)}`, repoDigests: [] }, rules);
+    const [r] = await checkUpdates([s], { engine: engineWithoutImages(), config: config() });
+    // 1.2.0 came from the other host's page; its creation time from the other host's blob.
+    expect(r).toMatchObject({ status: 'update', candidate: { reference: `${reg.host}/away/web:1.2.0` } });
+    expect(elsewhere.seen.map((x) => x.url)).toEqual([`/v2/away/web/tags/list?last=1.0.0`, `/storage/blobs/${fakeDigest('away-config')}`]);
+    expect(elsewhere.seen.map((x) => x.authorization)).toEqual([null, null]);
+    // The registry itself got the token for the same calls.
+    expect(reg.seen.filter((x) => x.url.startsWith('/v2/away/web/blobs/')).map((x) => x.authorization)).toEqual(['Bearer tok:repository:away/web:pull']);
   });
 });

@@ -123,6 +123,7 @@ describe('plain HTTP registry on loopback', () => {
       candidate: null,
       status: 'current',
       reason: `the registry serves 1.0.0 as ${digestA.slice(0, 19)}, the running image's digest`,
+      passedOver: [],
     });
   });
 
@@ -211,11 +212,13 @@ describe('refit check through the CLI', () => {
         {
           container: name,
           policy: 'patch',
-          // The first of the image's RepoDigests for the repository (the pull above added the index's).
-          current: { reference: `${repo}:1.0.0`, imageId: A.Id, digest: inspect(`${repo}:1.0.0`).RepoDigests[0]!.split('@')[1] },
+          // The first of the image's RepoDigests for the repository (the pull above added the index's;
+          // other suites may have pushed the same image elsewhere).
+          current: { reference: `${repo}:1.0.0`, imageId: A.Id, digest: inspect(`${repo}:1.0.0`).RepoDigests.find((d) => d.startsWith(`${repo}@`))!.split('@')[1] },
           candidate: { reference: `${repo}:1.0.2`, digest: digestA },
           status: 'update',
           reason: '1.0.2 is the newest tag within the patch range after 1.0.0',
+          passedOver: [],
         },
       ],
     });

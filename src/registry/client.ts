@@ -1,15 +1,17 @@
 /**
  * @module registry/client
  * The few Registry HTTP API v2 calls update detection needs: the digest of a tag (HEAD on
- * the manifest), the per-platform manifests of a multi-arch index, and the tag list. Auth
- * follows the `WWW-Authenticate` challenge (Bearer tokens cached by scope, or Basic). One
+ * the manifest), the per-platform manifests of a multi-arch index, the tag list, and an
+ * image's creation time (its config blob, for `refit.min-age`). Auth follows the
+ * `WWW-Authenticate` challenge (Bearer tokens cached by scope, or Basic); credentials and
+ * tokens are only ever sent to the registry's own host. One
  * client lives for one check pass and memoizes every answer, so 300 containers on 20 images
  * cost about 20 requests.
  */
 import { createHash } from 'node:crypto';
 import { RefitError } from '../errors.js';
 import { nextLink, parseChallenge, type Challenge } from './challenge.js';
-import { credentialFor, type Credential, type LoadedAuthFile } from './credentials.js';
+import type { Credential, CredentialStore } from './credentials.js';
 import { apiHost, repoKey, type ImageRef } from './reference.js';
 import { header, type Answer, type Transport } from './transport.js';
 
@@ -24,6 +26,8 @@ const INDEX_TYPES: ReadonlySet<string> = new Set([MANIFEST_TYPES.ociIndex, MANIF
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const TAG_PAGE = 1000;
 const MAX_TAG_PAGES = 100;
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
 
 export interface ManifestHead {
   digest: string;
@@ -46,7 +50,7 @@ export class RegistryClient {
 
   constructor(
     private readonly transport: Transport,
-    private readonly authFile: LoadedAuthFile,
+    private readonly credentials: CredentialStore,
   ) {}
 
   /** The digest the registry serves for the tag (or digest) now. */
@@ -99,6 +103,43 @@ export class RegistryClient {
     });
   }
 
+  /**
+   * When the image a tag or digest names was created, from the `created` field of its config
+   * blob (for a multi-arch index: of the manifest for `platform`).
+   */
+  imageCreated(ref: ImageRef, tagOrDigest: string, platform: Platform): Promise<string> {
+    return this.once(`created ${repoKey(ref)}:${tagOrDigest} ${platformName(platform)}`, async () => {
+      let doc = await this.manifest(ref, tagOrDigest);
+      if (Array.isArray(doc.manifests)) {
+        const child = pickPlatform(doc.manifests, platform);
+        if (!child) throw new RefitError('registry', `the multi-arch index ${repoKey(ref)}:${tagOrDigest} has no image for ${platformName(platform)}`, 'is the image built for this host\'s platform?');
+        doc = await this.manifest(ref, child);
+      }
+      const config = (doc.config as { digest?: unknown } | undefined)?.digest;
+      if (typeof config !== 'string' || !DIGEST.test(config)) throw malformed(ref, `a manifest for ${repoKey(ref)}:${tagOrDigest} without a config blob digest (schema 1 images have none)`);
+      return this.configCreated(ref, config, tagOrDigest);
+    });
+  }
+
+  /** Tags of one image share its config blob: read once per pass. */
+  private configCreated(ref: ImageRef, config: string, tagOrDigest: string): Promise<string> {
+    return this.once(`config ${repoKey(ref)}@${config}`, async () => {
+      const a = await this.call(ref, `/v2/${ref.repository}/blobs/${config}`, 'GET', `config blob of ${repoKey(ref)}:${tagOrDigest}`);
+      const blob = parseJson(ref, a, 'image config');
+      if (typeof blob.created !== 'string' || Number.isNaN(Date.parse(blob.created))) {
+        throw new RefitError('registry', `the image ${repoKey(ref)}:${tagOrDigest} records no creation time in its config`, 'refit.min-age needs it: remove the label for this image');
+      }
+      return new Date(Date.parse(blob.created)).toISOString();
+    });
+  }
+
+  private manifest(ref: ImageRef, tagOrDigest: string): Promise<Record<string, unknown>> {
+    return this.once(`manifest ${repoKey(ref)}:${tagOrDigest}`, async () => {
+      const a = await this.call(ref, `/v2/${ref.repository}/manifests/${tagOrDigest}`, 'GET', `${repoKey(ref)}:${tagOrDigest}`);
+      return parseJson(ref, a, 'manifest');
+    });
+  }
+
   private once<T>(key: string, fn: () => Promise<T>): Promise<T> {
     let p = this.memo.get(key) as Promise<T> | undefined;
     if (!p) {
@@ -124,34 +165,52 @@ export class RegistryClient {
     return p;
   }
 
+  /**
+   * Credentials and tokens go to the registry's own host only: a Link or a redirect (a blob
+   * served from object storage) to another host is followed without them.
+   */
   private async authenticatedCall(ref: ImageRef, target: string, method: 'GET' | 'HEAD', what: string): Promise<Answer> {
-    const host = apiHost(ref.registry);
+    const registryHost = apiHost(ref.registry);
     const scope = `repository:${ref.repository}:pull`;
     const headers: Record<string, string> = { accept: ACCEPT };
-    let auth = await this.knownAuth(ref.registry, scope);
-    let a = await this.transport.fetch(host, target, { method, headers: auth ? { ...headers, authorization: auth } : headers });
-    if (a.status === 401) {
-      const challenge = parseChallenge(header(a, 'www-authenticate') ?? '');
-      this.challenges.set(ref.registry, challenge);
-      auth = await this.answerChallenge(ref, challenge, scope, Boolean(auth));
-      a = await this.transport.fetch(host, target, { method, headers: { ...headers, authorization: auth } });
-      if (a.status === 401) throw this.rejected(ref, challenge);
+    let url = target;
+    for (let hops = 0; ; hops++) {
+      const host = url.includes('://') ? new URL(url).host : registryHost;
+      const ours = host === registryHost;
+      let auth = ours ? await this.knownAuth(ref.registry, scope) : null;
+      let a = await this.transport.fetch(host, url, { method, headers: auth ? { ...headers, authorization: auth } : headers });
+      if (a.status === 401 && ours) {
+        const challenge = parseChallenge(header(a, 'www-authenticate') ?? '');
+        this.challenges.set(ref.registry, challenge);
+        auth = await this.answerChallenge(ref, challenge, scope, Boolean(auth));
+        a = await this.transport.fetch(host, url, { method, headers: { ...headers, authorization: auth } });
+        if (a.status === 401) throw await this.rejected(ref, challenge);
+      }
+      const location = REDIRECTS.has(a.status) ? header(a, 'location') : null;
+      if (location) {
+        if (hops >= MAX_REDIRECTS) throw malformed(ref, `more than ${MAX_REDIRECTS} redirects for ${what}`);
+        url = new URL(location, a.url).toString();
+        continue;
+      }
+      if (a.status >= 200 && a.status < 300) return a;
+      if (a.status === 401) {
+        throw new RefitError('registry', `${host}, where registry ${ref.registry} sent refit for ${what}, asks for credentials (HTTP 401)`, `refit sends the credentials of ${ref.registry} to ${registryHost} only`);
+      }
+      if (a.status === 404) {
+        throw new RefitError('registry', `registry ${ref.registry} has no ${what} (HTTP 404)`, 'was the tag or repository deleted? check the image reference');
+      }
+      if (a.status === 403) throw new RefitError('registry', `registry ${ref.registry} denied access to ${what} (HTTP 403)`, `check that the account in ${this.credentials.path} may pull ${ref.repository}`);
+      throw new RefitError('registry', `registry ${ref.registry} answered HTTP ${a.status} to ${method} for ${what}${bodyHint(a)}`);
     }
-    if (a.status >= 200 && a.status < 300) return a;
-    if (a.status === 404) {
-      throw new RefitError('registry', `registry ${ref.registry} has no ${what} (HTTP 404)`, 'was the tag or repository deleted? check the image reference');
-    }
-    if (a.status === 403) throw new RefitError('registry', `registry ${ref.registry} denied access to ${what} (HTTP 403)`, `check that the account in ${this.authFile.path} may pull ${ref.repository}`);
-    throw new RefitError('registry', `registry ${ref.registry} answered HTTP ${a.status} to ${method} for ${what}${bodyHint(a)}`);
   }
 
   /** Credentials we can send up front: a cached Bearer token for the scope, or Basic once the registry asked for it. */
   private async knownAuth(registry: string, scope: string): Promise<string | null> {
     const challenge = this.challenges.get(registry);
     if (challenge?.scheme === 'bearer') return `Bearer ${(await this.token(registry, challenge, scope)).value}`;
-    const cred = this.credential(registry);
-    if (challenge?.scheme === 'basic' && cred.kind === 'basic') return basic(cred);
-    return null;
+    if (challenge?.scheme !== 'basic') return null;
+    const cred = await this.credentials.get(registry);
+    return cred.kind === 'basic' ? basic(cred) : null;
   }
 
   private async answerChallenge(ref: ImageRef, challenge: Challenge, scope: string, alreadySent: boolean): Promise<string> {
@@ -160,8 +219,11 @@ export class RegistryClient {
       return `Bearer ${(await this.token(ref.registry, challenge, challenge.scope ?? scope)).value}`;
     }
     if (challenge.scheme === 'basic') {
-      const cred = this.credential(ref.registry);
+      const cred = await this.credentials.get(ref.registry);
       if (cred.kind === 'basic') return basic(cred);
+      if (cred.kind === 'identity-token') {
+        throw new RefitError('registry', `auth failed: registry ${ref.registry} asks for a password (Basic auth), and ${cred.from} holds only an identity token`, `run \`docker login ${ref.registry}\` with a password`);
+      }
       throw this.loginNeeded(ref, cred);
     }
     throw new RefitError('registry', `registry ${ref.registry} asks for an authentication refit does not speak: ${JSON.stringify(challenge.raw.slice(0, 80))}`);
@@ -183,14 +245,25 @@ export class RegistryClient {
     return p;
   }
 
+  /**
+   * A token from the challenge's realm: an identity token is exchanged by the OAuth2 refresh
+   * grant (POST), a password by Basic auth on a GET, as the Docker CLI does.
+   */
   private async fetchToken(registry: string, challenge: Extract<Challenge, { scheme: 'bearer' }>, scope: string): Promise<Token> {
     const url = new URL(challenge.realm);
-    if (challenge.service) url.searchParams.set('service', challenge.service);
-    url.searchParams.set('scope', scope);
-    const cred = this.credential(registry);
-    const a = await this.transport.fetch(url.host, url.toString(), { method: 'GET', headers: cred.kind === 'basic' ? { authorization: basic(cred) } : {} });
+    const cred = await this.credentials.get(registry);
+    let a: Answer;
+    if (cred.kind === 'identity-token') {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.token, client_id: 'refit', scope });
+      if (challenge.service) form.set('service', challenge.service);
+      a = await this.transport.fetch(url.host, url.toString(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    } else {
+      if (challenge.service) url.searchParams.set('service', challenge.service);
+      url.searchParams.set('scope', scope);
+      a = await this.transport.fetch(url.host, url.toString(), { method: 'GET', headers: cred.kind === 'basic' ? { authorization: basic(cred) } : {} });
+    }
     if (a.status === 401 || a.status === 403) {
-      if (cred.kind === 'basic') throw this.rejected({ registry }, challenge);
+      if (cred.kind === 'basic' || cred.kind === 'identity-token') throw await this.rejected({ registry }, challenge);
       throw this.loginNeeded({ registry }, cred);
     }
     if (a.status !== 200) throw new RefitError('registry', `token service ${url.origin} for ${registry} answered HTTP ${a.status}${bodyHint(a)}`);
@@ -207,21 +280,40 @@ export class RegistryClient {
     return { value, expiresAt: Date.now() + Math.max(1, seconds - 10) * 1000 };
   }
 
-  private credential(registry: string): Credential {
-    return credentialFor(this.authFile, registry);
-  }
-
-  private rejected(ref: Pick<ImageRef, 'registry'>, challenge: Challenge): RefitError {
-    const cred = this.credential(ref.registry);
-    if (cred.kind !== 'basic') return this.loginNeeded(ref, cred);
+  private async rejected(ref: Pick<ImageRef, 'registry'>, challenge: Challenge): Promise<RefitError> {
+    const cred = await this.credentials.get(ref.registry);
+    if (cred.kind !== 'basic' && cred.kind !== 'identity-token') return this.loginNeeded(ref, cred);
     const where = challenge.scheme === 'bearer' ? `token service ${new URL(challenge.realm).origin}` : `registry ${ref.registry}`;
-    return new RefitError('registry', `auth failed: ${where} rejected the credentials of ${cred.username} for ${ref.registry} from ${this.authFile.path}`, `run \`docker login ${ref.registry}\` again (or fix auths["${ref.registry}"] in that file)`);
+    const whose = cred.kind === 'basic' ? `the credentials of ${cred.username}` : 'the identity token';
+    return new RefitError('registry', `auth failed: ${where} rejected ${whose} for ${ref.registry} from ${cred.from}`, `run \`docker login ${ref.registry}\` again`);
   }
 
   private loginNeeded(ref: Pick<ImageRef, 'registry'>, cred: Credential): RefitError {
     if (cred.kind === 'unusable') return new RefitError('registry', `auth failed: registry ${ref.registry} needs a login and ${cred.reason}`);
-    return new RefitError('registry', `auth failed: registry ${ref.registry} needs a login and ${this.authFile.path} has no credentials for it`, `run \`docker login ${ref.registry}\` as the user refit runs as, or set registry.dockerConfig`);
+    return new RefitError('registry', `auth failed: registry ${ref.registry} needs a login and ${this.credentials.path} has no credentials for it`, `run \`docker login ${ref.registry}\` as the user refit runs as, or set registry.dockerConfig`);
   }
+}
+
+/** The platform whose image a multi-arch index is read for: the running image's. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+function platformName(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+function pickPlatform(manifests: unknown[], want: Platform): string | null {
+  for (const m of manifests) {
+    const entry = m as { digest?: unknown; platform?: { os?: unknown; architecture?: unknown; variant?: unknown } };
+    const p = entry.platform;
+    if (typeof entry.digest !== 'string' || !p || p.os !== want.os || p.architecture !== want.architecture) continue;
+    if (want.variant && typeof p.variant === 'string' && p.variant !== want.variant) continue;
+    return entry.digest;
+  }
+  return null;
 }
 
 function tokenKey(registry: string, challenge: Extract<Challenge, { scheme: 'bearer' }>, scope: string): string {

@@ -1,24 +1,26 @@
 /**
  * @module registry/pull
  * Pulls an image through the Docker Engine (the engine keeps layers, verifies digests and
- * knows its own insecure registries), with the same credentials the check used sent as
- * X-Registry-Auth. Progress goes to `onProgress` as plain lines, or to stderr: updated in
- * place on a terminal, plain lines otherwise. A pull never hangs the pass: it is abandoned when
- * its progress stops for `registry.pullStallMs`, or when it runs past `registry.pullTimeoutMs`.
+ * knows its own insecure registries), with the same credentials the check used (password or
+ * identity token, from the Docker config or its credential helper) sent as X-Registry-Auth.
+ * Progress goes to `onProgress` as plain lines, or to stderr: updated in place on a terminal,
+ * plain lines otherwise. A pull never hangs the pass: it is abandoned when its progress stops
+ * for `registry.pullStallMs`, or when it runs past `registry.pullTimeoutMs`.
  */
 import type { Readable } from 'node:stream';
 import type { RegistryConfig } from '../config/schema.js';
 import { engineError, type Engine } from '../docker/engine.js';
 import { RefitError } from '../errors.js';
-import { credentialFor, loadAuthFile } from './credentials.js';
+import { openCredentials, type Credential } from './credentials.js';
 import { PullProgress, type PullEvent } from './progress.js';
 import { parseReference } from './reference.js';
 
-export async function pullImage(engine: Engine, reference: string, config: RegistryConfig, onProgress?: (line: string) => void): Promise<{ id: string }> {
+export async function pullImage(engine: Engine, reference: string, config: RegistryConfig, onProgress?: (line: string) => void, env?: NodeJS.ProcessEnv): Promise<{ id: string }> {
   const parsed = parseReference(reference);
   if (!parsed.ok) throw new RefitError('registry', `cannot pull: ${parsed.reason}`);
-  const cred = credentialFor(loadAuthFile(config.dockerConfig), parsed.ref.registry);
-  const authconfig = cred.kind === 'basic' ? { username: cred.username, password: cred.password, serveraddress: parsed.ref.registry } : undefined;
+  const credentials = openCredentials(config, env);
+  const cred = await credentials.get(parsed.ref.registry);
+  const authconfig = registryAuth(cred, parsed.ref.registry);
 
   const progress = new PullProgress(reference);
   const tty = !onProgress && process.stderr.isTTY;
@@ -41,7 +43,8 @@ export async function pullImage(engine: Engine, reference: string, config: Regis
     if (tty) process.stderr.write('\n');
   }
   if (failure) {
-    const hint = cred.kind === 'unusable' ? cred.reason : /unauthorized|denied|authentication/i.test(failure) ? `check the credentials for ${parsed.ref.registry} in ${config.dockerConfig}` : undefined;
+    const from = cred.kind === 'basic' || cred.kind === 'identity-token' ? cred.from : credentials.path;
+    const hint = cred.kind === 'unusable' ? cred.reason : /unauthorized|denied|authentication/i.test(failure) ? `check the credentials for ${parsed.ref.registry} in ${from}` : undefined;
     throw new RefitError('registry', `pull of ${reference} failed: ${failure}`, hint);
   }
   const image = await engine.inspectImage(reference);
@@ -72,4 +75,11 @@ function followWithDeadlines(engine: Engine, stream: NodeJS.ReadableStream, refe
       onEvent(e);
     });
   });
+}
+
+/** X-Registry-Auth for the engine: it trades an identity token for access tokens itself. */
+function registryAuth(cred: Credential, registry: string): Record<string, string> | undefined {
+  if (cred.kind === 'basic') return { username: cred.username, password: cred.password, serveraddress: registry };
+  if (cred.kind === 'identity-token') return { identitytoken: cred.token, serveraddress: registry };
+  return undefined;
 }

@@ -34,8 +34,10 @@ export interface Answer {
 }
 
 export interface Call {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'POST';
   headers?: Record<string, string>;
+  /** Only for POST (the OAuth2 token exchange). */
+  body?: string;
 }
 
 /** Largest answer body read: tag lists of busy repositories are long, but not this long. */
@@ -130,6 +132,7 @@ export class Transport {
     const res = await request(url, {
       method: call.method,
       headers: { 'user-agent': 'refit', ...call.headers },
+      body: call.body,
       dispatcher: u.protocol === 'https:' ? this.agentFor(u.host) : undefined,
       headersTimeout: this.opts.timeoutMs,
       bodyTimeout: this.opts.timeoutMs,

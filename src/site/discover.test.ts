@@ -49,6 +49,18 @@ describe('classify', () => {
     });
   });
 
+  it('keeps the env files the project was started with (v1 records them relative, v2 absolute) and the tag rules', () => {
+    const envFiles = (label: string | undefined) => {
+      const r = classify(container(label === undefined ? {} : { 'com.docker.compose.project.environment_file': label }), webImage, allow, '/h');
+      return 'managed' in r && r.managed ? r.site.compose.envFiles : null;
+    };
+    expect(envFiles(undefined)).toEqual([]);
+    expect(envFiles('deploy/prod.env')).toEqual(['/srv/shop/deploy/prod.env']);
+    expect(envFiles('/srv/shop/a.env,/srv/shop/b.env')).toEqual(['/srv/shop/a.env', '/srv/shop/b.env']);
+    const r = classify(container({ 'refit.tag.exclude': '-rc', 'refit.min-age': '12h' }), webImage, allow, '/h');
+    expect(r).toMatchObject({ site: { tagRules: { include: null, exclude: '-rc', minAge: { ms: 12 * 3_600_000, text: '12h' } } } });
+  });
+
   it('ignores containers that did not opt in or opted out', () => {
     expect(classify(container({ 'refit.enable': 'false' }), webImage, allow, '/h')).toEqual({ ignored: true });
     const c = container({});

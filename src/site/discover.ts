@@ -3,6 +3,7 @@
  * Which containers on this host refit manages, and everything it needs to know about each
  * (SPEC.md, "The world"). `classify` is the pure decision; `discoverSites` asks the engine.
  */
+import { resolve } from 'node:path';
 import type { ImagesConfig } from '../config/schema.js';
 import type { ContainerInfo, Engine, ImageInfo } from '../docker/engine.js';
 import { LABEL, parseSiteLabels, type SiteLabels } from './labels.js';
@@ -11,8 +12,12 @@ export interface Site {
   name: string;
   id: string;
   state: string;
-  /** `version`: the Compose that started it; the same flavor must recreate it (v1 and v2 name containers differently). */
-  compose: { project: string; workingDir: string; configFiles: string[]; service: string; version: string };
+  /**
+   * `version`: the Compose that started it; the same flavor must recreate it (v1 and v2 name
+   * containers differently). `envFiles`: the `--env-file`s it was started with (absolute); empty
+   * or absent (plans journaled by older versions) for the project's default `.env`.
+   */
+  compose: { project: string; workingDir: string; configFiles: string[]; envFiles?: string[]; service: string; version: string };
   networks: { name: string; ip: string }[];
   image: { reference: string; id: string; repoDigests: string[] };
   vhosts: string[];
@@ -20,6 +25,8 @@ export interface Site {
   policy: SiteLabels['policy'];
   healthPath: string;
   hooks: SiteLabels['hooks'];
+  /** Absent in plans journaled by older versions (the maintenance does not need them). */
+  tagRules?: SiteLabels['tagRules'];
   /** The customer config dir: where the container sees it and where it lives on the host. */
   config: { containerPath: string; hostPath: string } | null;
 }
@@ -37,6 +44,8 @@ export const COMPOSE = {
   project: 'com.docker.compose.project',
   workingDir: 'com.docker.compose.project.working_dir',
   configFiles: 'com.docker.compose.project.config_files',
+  /** Both Compose versions record `--env-file` here (v1 as given, v2 absolute); absent for the default `.env`. */
+  envFile: 'com.docker.compose.project.environment_file',
   service: 'com.docker.compose.service',
   version: 'com.docker.compose.version',
 } as const;
@@ -85,6 +94,7 @@ export function classify(c: ContainerInfo, image: ImageInfo | null, allow: Image
         project,
         workingDir,
         configFiles: files.split(',').map((f) => f.trim()).filter(Boolean),
+        envFiles: (labels[COMPOSE.envFile] ?? '').split(',').map((f) => f.trim()).filter(Boolean).map((f) => resolve(workingDir, f)),
         service,
         version: labels[COMPOSE.version] ?? '',
       },
@@ -95,6 +105,7 @@ export function classify(c: ContainerInfo, image: ImageInfo | null, allow: Image
       policy: l.policy,
       healthPath: l.healthPath,
       hooks: l.hooks,
+      tagRules: l.tagRules,
       config,
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOptedIn, parseSiteLabels } from './labels.js';
+import { isOptedIn, parseDuration, parseSiteLabels } from './labels.js';
 
 const parse = (labels: Record<string, string>) => parseSiteLabels(labels);
 
@@ -7,7 +7,7 @@ describe('site labels', () => {
   it('applies the documented defaults', () => {
     expect(parse({ 'refit.enable': 'true' })).toEqual({
       ok: true,
-      labels: { vhosts: [], port: 80, configPath: null, policy: 'digest', healthPath: '/refit/health', hooks: { preUpdate: null, postUpdate: null } },
+      labels: { vhosts: [], port: 80, configPath: null, policy: 'digest', healthPath: '/refit/health', hooks: { preUpdate: null, postUpdate: null }, tagRules: { include: null, exclude: null, minAge: null } },
     });
   });
 
@@ -18,8 +18,21 @@ describe('site labels', () => {
       'refit.config': '/etc/site/',
       'refit.policy': 'minor',
       'refit.health.path': '/healthz',
+      'refit.tag.include': '^1\\.',
+      'refit.tag.exclude': '-(rc|beta)',
+      'refit.min-age': '3d',
     });
-    expect(r).toMatchObject({ ok: true, labels: { vhosts: ['a.example', 'www.a.example'], port: 8080, configPath: '/etc/site', policy: 'minor', healthPath: '/healthz' } });
+    expect(r).toMatchObject({
+      ok: true,
+      labels: {
+        vhosts: ['a.example', 'www.a.example'],
+        port: 8080,
+        configPath: '/etc/site',
+        policy: 'minor',
+        healthPath: '/healthz',
+        tagRules: { include: '^1\\.', exclude: '-(rc|beta)', minAge: { ms: 3 * 86_400_000, text: '3d' } },
+      },
+    });
   });
 
   it.each([
@@ -31,6 +44,10 @@ describe('site labels', () => {
     [{ 'refit.config': 'etc/site' }, /refit\.config.*absolute/],
     [{ 'refit.config': '/etc/../root' }, /refit\.config/],
     [{ 'refit.health.path': 'health' }, /refit\.health\.path/],
+    [{ 'refit.tag.include': '1.(2' }, /refit\.tag\.include="1\.\(2" is not a regular expression: /],
+    [{ 'refit.tag.exclude': '' }, /refit\.tag\.exclude="" must be a regular expression of 1 to 256 characters/],
+    [{ 'refit.min-age': '3 days' }, /refit\.min-age="3 days" must be a duration such as 30m, 12h, 3d or 2w/],
+    [{ 'refit.min-age': '0d' }, /refit\.min-age/],
   ])('names the malformed label %o', (labels, reason) => {
     const r = parse(labels);
     expect(r.ok).toBe(false);
@@ -41,5 +58,15 @@ describe('site labels', () => {
     expect(isOptedIn({ 'refit.enable': 'true' })).toBe(true);
     expect(isOptedIn({ 'refit.enable': 'yes' })).toBe(false);
     expect(isOptedIn({})).toBe(false);
+  });
+});
+
+describe('parseDuration', () => {
+  it('reads s, m, h, d, w and sums of them', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('30m')).toBe(1_800_000);
+    expect(parseDuration('1d12h')).toBe(36 * 3_600_000);
+    expect(parseDuration('2w')).toBe(14 * 86_400_000);
+    for (const bad of ['', '3', 'd', '1.5d', '-1d', '3D']) expect(parseDuration(bad)).toBeNull();
   });
 });

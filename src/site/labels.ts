@@ -13,12 +13,25 @@ export const LABEL = {
   healthPath: 'refit.health.path',
   preUpdate: 'refit.hook.pre-update',
   postUpdate: 'refit.hook.post-update',
+  tagInclude: 'refit.tag.include',
+  tagExclude: 'refit.tag.exclude',
+  minAge: 'refit.min-age',
   /** Set by refit on the shadow containers it starts: never a site of its own. */
   shadowOf: 'refit.shadow-of',
 } as const;
 
 export const POLICIES = ['digest', 'patch', 'minor', 'major'] as const;
 export type Policy = (typeof POLICIES)[number];
+
+/** Which tags a semver policy may choose (regular expressions), and how old an image must be. */
+export interface TagRules {
+  include: string | null;
+  exclude: string | null;
+  /** `text` as written (`3d`), for reasons. */
+  minAge: { ms: number; text: string } | null;
+}
+
+export const NO_TAG_RULES: TagRules = { include: null, exclude: null, minAge: null };
 
 export interface SiteLabels {
   /** Hostnames, preferred first; empty means "health checks use the IP". */
@@ -29,6 +42,7 @@ export interface SiteLabels {
   policy: Policy;
   healthPath: string;
   hooks: { preUpdate: string | null; postUpdate: string | null };
+  tagRules: TagRules;
 }
 
 export type LabelResult = { ok: true; labels: SiteLabels } | { ok: false; reason: string };
@@ -91,6 +105,27 @@ export function parseSiteLabels(labels: Record<string, string>, defaultHealthPat
     healthPath = rawHealth;
   }
 
+  const patterns: Record<'include' | 'exclude', string | null> = { include: null, exclude: null };
+  for (const [key, label] of [['include', LABEL.tagInclude], ['exclude', LABEL.tagExclude]] as const) {
+    const raw = labels[label];
+    if (raw === undefined) continue;
+    if (raw === '' || raw.length > MAX_PATTERN) return bad(label, `must be a regular expression of 1 to ${MAX_PATTERN} characters`);
+    try {
+      new RegExp(raw);
+    } catch (err) {
+      return bad(label, `is not a regular expression: ${(err as Error).message}`);
+    }
+    patterns[key] = raw;
+  }
+
+  let minAge: TagRules['minAge'] = null;
+  const rawMinAge = labels[LABEL.minAge];
+  if (rawMinAge !== undefined) {
+    const ms = parseDuration(rawMinAge.trim());
+    if (ms === null) return bad(LABEL.minAge, 'must be a duration such as 30m, 12h, 3d or 2w');
+    minAge = { ms, text: rawMinAge.trim() };
+  }
+
   const hook = (label: string) => {
     const v = labels[label]?.trim();
     return v ? v : null;
@@ -98,6 +133,25 @@ export function parseSiteLabels(labels: Record<string, string>, defaultHealthPat
 
   return {
     ok: true,
-    labels: { vhosts, port, configPath, policy, healthPath, hooks: { preUpdate: hook(LABEL.preUpdate), postUpdate: hook(LABEL.postUpdate) } },
+    labels: {
+      vhosts,
+      port,
+      configPath,
+      policy,
+      healthPath,
+      hooks: { preUpdate: hook(LABEL.preUpdate), postUpdate: hook(LABEL.postUpdate) },
+      tagRules: { ...patterns, minAge },
+    },
   };
+}
+
+const MAX_PATTERN = 256;
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `90s`, `30m`, `12h`, `3d`, `2w`, or a sum such as `1d12h`; null when it is none of these. */
+export function parseDuration(text: string): number | null {
+  if (!/^(\d{1,6}[smhdw])+$/.test(text)) return null;
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+)([smhdw])/g)) ms += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  return ms > 0 && ms <= 2 ** 31 * 1000 ? ms : null;
 }

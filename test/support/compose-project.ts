@@ -14,7 +14,8 @@ export const FLAVORS: ComposeFlavor[] = ['v2', 'v1'];
 export interface TestProject extends ComposeTarget {
   cli: ComposeCli;
   dir: string;
-  up(): Promise<void>;
+  /** `up -d`, for the named services only when given (a service in a profile must be named). */
+  up(services?: string[]): Promise<void>;
   down(): Promise<void>;
   containerName(service: string): string;
 }
@@ -28,9 +29,10 @@ export function uniqueName(suite: string): string {
 
 /**
  * Writes `files` (name -> content) into a fresh directory and returns the project. The
- * first file is the compose file; others (config dirs etc.) are written as given.
+ * first file is the compose file, unless `composeFiles` names them; others (config dirs, env
+ * files etc.) are written as given. `envFiles` are passed as `--env-file` (relative names).
  */
-export async function composeProject(flavor: ComposeFlavor, suite: string, files: Record<string, string>): Promise<TestProject> {
+export async function composeProject(flavor: ComposeFlavor, suite: string, files: Record<string, string>, opts: { composeFiles?: string[]; envFiles?: string[] } = {}): Promise<TestProject> {
   const cli = await detectCompose(flavor);
   const dir = mkdtempSync(join(tmpdir(), `refit-${suite}-`));
   for (const [rel, content] of Object.entries(files)) {
@@ -38,13 +40,18 @@ export async function composeProject(flavor: ComposeFlavor, suite: string, files
     writeFileSync(join(dir, rel), content);
   }
   const project = uniqueName(suite);
-  const target: ComposeTarget = { project, workingDir: dir, files: [join(dir, Object.keys(files)[0]!)] };
+  const target: ComposeTarget = {
+    project,
+    workingDir: dir,
+    files: (opts.composeFiles ?? [Object.keys(files)[0]!]).map((f) => join(dir, f)),
+    envFiles: (opts.envFiles ?? []).map((f) => join(dir, f)),
+  };
   return {
     ...target,
     cli,
     dir,
-    up: async () => {
-      await runCompose(cli, target, ['up', '-d']);
+    up: async (services = []) => {
+      await runCompose(cli, target, ['up', '-d', ...services]);
     },
     down: async () => {
       await runCompose(cli, target, ['down', '--volumes', '--remove-orphans', '--timeout', '1']).catch(() => undefined);

@@ -63,6 +63,14 @@ export interface Harness {
    * `fleet:` section).
    */
   host(name: string, extra?: string[]): Promise<RefitHost>;
+  /**
+   * A site written as the test wants it: `files` besides the customer's config dir `conf/`,
+   * started from `composeFiles` (default: the first file) with `envFiles` as `--env-file`. The
+   * service is `web`, and its labels must include `siteLabels(vhost)`.
+   */
+  customSite(flavor: ComposeFlavor, spec: { vhost: string; files: Record<string, string>; composeFiles?: string[]; envFiles?: string[] }): Promise<TestSite>;
+  /** The refit.* and test labels a site's web service carries (`vhosts` comma-separated), as YAML lines at `indent`. */
+  siteLabels(vhosts: string, indent: string, policy?: string): string[];
   /** Names of containers still around that a maintenance started (shadows). */
   shadows(): string[];
   scratchLeft(): string[];
@@ -184,6 +192,8 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
   writeFileSync(configFile, configText);
   let sites = 0;
   const hostConfigs: string[] = [];
+  const siteLabels = (vhosts: string, indent: string, policy = 'minor') =>
+    ['refit.enable: "true"', `refit.vhosts: "${vhosts}"`, 'refit.config: /etc/site', `refit.policy: ${policy}`, `refit.test.suite: ${suite}`].map((l) => `${indent}${l}`);
 
   return {
     registry,
@@ -199,6 +209,15 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
     newTree: fixture.newTree,
     servesLine: fixture.servesLine,
     ref,
+    siteLabels,
+    async customSite(flavor, spec) {
+      const files = { ...spec.files, ...Object.fromEntries(Object.entries(fixture.oldTree).map(([name, content]) => [`conf/${name}`, content])) };
+      const project = await composeProject(flavor, suite, files, { composeFiles: spec.composeFiles, envFiles: spec.envFiles });
+      // Naming the service starts it even when it is in a profile.
+      await project.up(['web']);
+      const first = spec.composeFiles?.[0] ?? Object.keys(spec.files)[0]!;
+      return { ...project, repo: 'web', vhost: spec.vhost, composeText: spec.files[first]!, confDir: join(project.dir, 'conf'), container: project.containerName('web') };
+    },
     async site(flavor, opts = {}) {
       const repo = opts.repo ?? 'web';
       if (!fixture.repos.includes(repo)) throw new Error(`the ${app} harness has no ${repo} repo (only ${fixture.repos.join(', ')})`);
@@ -209,11 +228,7 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
         '  web:',
         `    image: "${opts.image ?? ref(repo, '1.0.0')}"   # platform web image`,
         '    labels:',
-        '      refit.enable: "true"',
-        `      refit.vhosts: "${vhost},www.${vhost}"`,
-        '      refit.config: /etc/site',
-        `      refit.policy: ${opts.policy ?? 'minor'}`,
-        `      refit.test.suite: ${suite}`,
+        ...siteLabels(`${vhost},www.${vhost}`, '      ', opts.policy),
         ...Object.entries(opts.labels ?? {}).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`),
         '    volumes:',
         '      - ./conf:/etc/site',

@@ -5,6 +5,7 @@
  * even when updates exist or a registry failed: the per-container report says so.
  */
 import { Command } from 'commander';
+import { whyTagCannotChange } from '../../maintenance/compose-files.js';
 import { checkUpdates, type UpdateCheck } from '../../registry/check.js';
 import { discoverSites } from '../../site/discover.js';
 import { selectSites } from '../../site/select.js';
@@ -21,7 +22,7 @@ export function checkCommand(): Command {
       const ctx = contextOf(cmd);
       const found = await discoverSites(ctx.engine(), ctx.config.images, ctx.config.health.path);
       const sites = selectSites(found, opts.container);
-      const containers = await checkUpdates(sites, { engine: ctx.engine(), config: ctx.config.registry });
+      const containers = await checkUpdates(sites, { engine: ctx.engine(), config: ctx.config.registry, canNameTag: whyTagCannotChange });
       const summary = summarize(containers);
       if (ctx.json) printJson({ summary, containers });
       else printLines(renderCheck(containers, summary));

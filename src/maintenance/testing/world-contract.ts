@@ -32,6 +32,8 @@ export interface ContractEnv {
   editConfig(): Promise<void>;
   /** The image the compose files name for the site's service. */
   composeImage(): Promise<string>;
+  /** Someone else (the customer, another service's maintenance) points the service at `reference`. */
+  setComposeImage(reference: string): Promise<void>;
   /** The first of the proxy's commands of an add of `up` (a kill between them leaves this). */
   halfAdd(up: Upstream): Promise<void>;
   /** installConfigs cut short: staged only, or also the first of its two renames done. */
@@ -145,13 +147,23 @@ export function worldContract(name: string, setup: () => Promise<ContractEnv>, o
       expect(await env.tree(configDir)).toEqual(await env.tree(at('merged-1')));
     }, timeout);
 
-    it('the tag bump is undone from the saved compose files; undoing twice changes nothing', async () => {
-      await w.saveComposeFiles(env.site.compose, at('compose-files'));
-      await w.bumpImageTag(env.site.compose, env.newReference);
+    it('the tag bump changes the recorded value and its undo puts it back; each twice changes nothing more', async () => {
+      await w.saveComposeFiles(env.site.compose, at('compose-files'), { from: env.old.reference, to: env.newReference });
+      await w.bumpImageTag(env.site.compose, at('compose-files'));
+      await w.bumpImageTag(env.site.compose, at('compose-files'));
       expect(await env.composeImage()).toBe(env.newReference);
       await w.restoreComposeFiles(env.site.compose, at('compose-files'));
       await w.restoreComposeFiles(env.site.compose, at('compose-files'));
       expect(await env.composeImage()).toBe(env.old.reference);
+    }, timeout);
+
+    it('neither the bump nor its undo writes over a value someone else changed meanwhile', async () => {
+      const theirs = `${env.old.reference.replace(/:[^:/]+$/, '')}:customer-pinned`;
+      await env.setComposeImage(theirs);
+      await expect(w.bumpImageTag(env.site.compose, at('compose-files'))).rejects.toThrow();
+      await expect(w.restoreComposeFiles(env.site.compose, at('compose-files'))).rejects.toThrow();
+      expect(await env.composeImage()).toBe(theirs);
+      await env.setComposeImage(env.old.reference);
     }, timeout);
 
     it('a shadow starts (again: replaced) on the new image at an address of its own, and is healthy', async () => {

@@ -1,7 +1,8 @@
 /**
  * @module registry/testing/local-registry
  * A real registry for host tests: Debian's `docker-registry` on 127.0.0.1 with a config
- * file written here, filesystem storage in a temp dir, optional htpasswd Basic auth and TLS.
+ * file written here, filesystem storage in a temp dir, optional htpasswd Basic auth, token
+ * auth (with ./token-server.ts) and TLS.
  * The PID is ours; `stop` ends only that process. A PID file lets a later run end a registry
  * a killed run left behind.
  */
@@ -20,6 +21,8 @@ export interface RegistryOptions {
   port: number;
   /** htpasswd file (bcrypt) enabling Basic auth. */
   htpasswd?: string;
+  /** Token auth: the registry sends clients to `realm` and accepts JWTs from `issuer` signed by a key certified in `rootCertBundle`. */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
   tls?: { cert: string; key: string };
 }
 
@@ -54,6 +57,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     `  addr: 127.0.0.1:${options.port}`,
     ...(options.tls ? [`  tls: { certificate: ${options.tls.cert}, key: ${options.tls.key} }`] : []),
     ...(options.htpasswd ? [`auth: { htpasswd: { realm: refit-test, path: ${options.htpasswd} } }`] : []),
+    ...(options.token
+      ? [`auth: { token: { realm: "${options.token.realm}", service: ${options.token.service}, issuer: ${options.token.issuer}, rootcertbundle: ${options.token.rootCertBundle} } }`]
+      : []),
     '',
   ].join('\n'));
   // The log goes to a file, not a pipe: tests block the event loop in execFileSync (docker

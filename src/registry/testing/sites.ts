@@ -4,14 +4,20 @@
  * to a check, the rest is filled with plausible constants.
  */
 import type { Site } from '../../site/discover.js';
-import type { Policy } from '../../site/labels.js';
+import { NO_TAG_RULES, type Policy, type TagRules } from '../../site/labels.js';
 
-export function siteFor(name: string, reference: string, policy: Policy, image: { id: string; repoDigests: string[] } = { id: `sha256:${'0'.repeat(64)}`, repoDigests: [] }): Site {
+export function siteFor(
+  name: string,
+  reference: string,
+  policy: Policy,
+  image: { id: string; repoDigests: string[] } = { id: `sha256:${'0'.repeat(64)}`, repoDigests: [] },
+  tagRules: TagRules = NO_TAG_RULES,
+): Site {
   return {
     name,
     id: name,
     state: 'running',
-    compose: { project: name, workingDir: '/srv/sites', configFiles: ['/srv/sites/docker-compose.yml'], service: 'web', version: '2.26.1' },
+    compose: { project: name, workingDir: '/srv/sites', configFiles: ['/srv/sites/docker-compose.yml'], envFiles: [], service: 'web', version: '2.26.1' },
     networks: [],
     image: { reference, ...image },
     vhosts: [],
@@ -19,6 +25,7 @@ export function siteFor(name: string, reference: string, policy: Policy, image: 
     policy,
     healthPath: '/refit/health',
     hooks: { preUpdate: null, postUpdate: null },
+    tagRules,
     config: null,
   };
 }
