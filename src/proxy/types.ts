@@ -69,7 +69,8 @@ export interface DrainOptions {
   onStopped?: () => void;
 }
 
-export type ProxyKind = 'haproxy' | 'nginx' | 'none';
+/** refit-run proxies, the guest modes inside the operator's own proxy (docs/proxy.md), and none. */
+export type ProxyKind = 'haproxy' | 'nginx' | 'haproxy-guest' | 'nginx-guest' | 'caddy' | 'none';
 
 export interface ProxyAdapter {
   readonly kind: ProxyKind;

@@ -6,14 +6,14 @@
  */
 import { Command } from 'commander';
 import { acquireHostLock } from '../../journal/lock.js';
-import { createProxy, proxySitesOf, type ProxyPlan } from '../../proxy/adapter.js';
+import { createProxy, proxySitesOf, type ProxyKind, type ProxyPlan } from '../../proxy/adapter.js';
 import { NO_PROXY_NOTE } from '../../proxy/none.js';
 import { discoverSites } from '../../site/discover.js';
 import { contextOf } from '../context.js';
 import { printJson, printLines, table } from '../output.js';
 
 export interface SyncReport extends ProxyPlan {
-  proxy: 'haproxy' | 'nginx' | 'none';
+  proxy: ProxyKind;
   applied: boolean;
 }
 
