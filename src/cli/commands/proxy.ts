@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { acquireHostLock } from '../../journal/lock.js';
 import { createProxy, proxySitesOf, type ProxyKind, type ProxyPlan } from '../../proxy/adapter.js';
+import { doctorExitCode, ok, renderDoctor, type DoctorReport } from '../../proxy/doctor.js';
 import { NO_PROXY_NOTE } from '../../proxy/none.js';
 import { discoverSites } from '../../site/discover.js';
 import { contextOf } from '../context.js';
@@ -20,7 +21,7 @@ export interface SyncReport extends ProxyPlan {
 export function proxyCommand(): Command {
   const proxy = new Command('proxy')
     .description('control the reverse proxy in front of the managed sites')
-    .addHelpText('after', '\nExample:\n  refit proxy sync');
+    .addHelpText('after', '\nExamples:\n  refit proxy sync\n  refit proxy doctor');
   proxy.addCommand(
     new Command('sync')
       .description('apply the running managed sites to the proxy (vhosts, servers); starts the proxy when it is not running')
@@ -44,7 +45,28 @@ export function proxyCommand(): Command {
         else printLines(renderSync(report));
       }),
   );
+  proxy.addCommand(doctorCommand());
   return proxy;
+}
+
+/** `refit proxy doctor`: what the operator's proxy needs before refit can manage each site (guest modes); changes nothing of theirs. */
+function doctorCommand(): Command {
+  return new Command('doctor')
+    .description("read the operator's proxy (guest modes) and say, site by site, whether refit can manage it and what is missing; exit 0 fine, 1 problems found")
+    .option('--json', 'print the report as JSON: { proxy, prepared, findings: [{ level, what, fix }], sites: [{ id, route, manageable, findings }], skipped }')
+    .addHelpText('after', '\nExamples:\n  refit proxy doctor\n  refit proxy doctor --json | jq ".sites[] | select(.manageable | not)"')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const adapter = createProxy(ctx.config.proxy);
+      const found = await discoverSites(ctx.engine(), ctx.config.images, ctx.config.health.path);
+      const plan = proxySitesOf(found.sites, ctx.config.proxy.network);
+      const report: DoctorReport = adapter.doctor
+        ? { ...(await adapter.doctor(plan.sites)), skipped: plan.skipped }
+        : { proxy: adapter.kind, prepared: [], findings: [ok(adapter.zeroDowntime ? `refit runs this ${adapter.kind} itself: there is no operator config to check` : NO_PROXY_NOTE)], sites: [], skipped: plan.skipped };
+      if (ctx.json) printJson(report);
+      else printLines(renderDoctor(report));
+      process.exitCode = doctorExitCode(report);
+    });
 }
 
 export function renderSync(r: SyncReport): string[] {

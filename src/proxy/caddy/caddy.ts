@@ -17,8 +17,10 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { CaddyGuestConfig, ProxyConfig } from '../../config/schema.js';
 import { RefitError } from '../../errors.js';
+import { ok, problem, warning, type Finding } from '../doctor.js';
 import { guestProxy, type GuestDriver, type GuestSite } from '../guest/core.js';
 import { nginxProxy } from '../nginx/nginx.js';
+import { routerSocket } from '../nginx/render.js';
 import { asGuestRouter } from '../nginx-guest/nginx-guest.js';
 import { probeToken } from '../probe.js';
 import { writeFileAtomic } from '../state-file.js';
@@ -30,7 +32,15 @@ export type CaddyOptions = CaddyGuestConfig & Pick<ProxyConfig, 'serverTimeoutMs
 export function caddyProxy(o: CaddyOptions): ProxyAdapter {
   if (o.mode === 'router') {
     const router = nginxProxy({ binary: o.binary, runDir: o.runDir, bind: '127.0.0.1', httpPort: 80, httpsPort: 443, certDir: join(o.runDir, 'no-certs'), user: 'www-data', serverTimeoutMs: o.serverTimeoutMs, edge: false, socketGroup: o.socketGroup });
-    return asGuestRouter(router, 'caddy', o);
+    return asGuestRouter(router, 'caddy', o, async () => {
+      const socket = routerSocket(o.runDir);
+      const live = JSON.stringify(await caddyAdmin(o.adminUrl, 'GET', '/config/').catch(() => null));
+      if (live === 'null') return [problem(`Caddy's admin API does not answer at ${o.adminUrl}`, 'set proxy.caddy.adminUrl to its `admin` address')];
+      return [
+        ok('refit never changes your Caddy config (mode router)'),
+        live.includes(`unix/${socket}`) ? ok(`forwards to refit's router (${socket})`) : problem("no reverse_proxy forwards to refit's router", `reverse_proxy unix/${socket} { transport http { keepalive off } }   (in each managed site)`),
+      ];
+    });
   }
   return apiMode(o);
 }
@@ -83,9 +93,36 @@ function apiMode(o: CaddyOptions): ProxyAdapter {
   const driver: GuestDriver<void> = {
     kind: 'caddy',
 
+    // Each snippet exists before the operator's Caddyfile may import it (a missing import fails the reload).
+    prepareFiles(routes) {
+      const absent = routes.filter((route) => !existsSync(snippet(route)));
+      for (const route of absent) writeSnippet({ id: route, vhosts: [], servers: [], route });
+      return absent.map(snippet);
+    },
+
+    async doctor(sites) {
+      const routes = new Map<string, Finding[]>();
+      const live = await config().catch(() => null);
+      if (live === null) {
+        for (const s of sites) routes.set(s.route, [problem('cannot be checked without the admin API')]);
+        return { findings: [problem(`Caddy's admin API does not answer at ${o.adminUrl}`, 'set proxy.caddy.adminUrl to its `admin` address')], routes };
+      }
+      const counts = await upstreamLoad(o.adminUrl).then(
+        () => ok('admin API with /reverse_proxy/upstreams (drains count in-flight requests)'),
+        () => problem("Caddy's admin API has no /reverse_proxy/upstreams: refit's drain needs it", 'use Caddy 2.6 (Debian 12) or newer'),
+      );
+      const findings = [
+        counts,
+        warning(
+          'every admin API change makes Caddy load its whole config again, which closes idle kept-alive client connections: kept-alive clients sending at that instant lose their request (about 4 changes per update; measured in docs/proxy.md)',
+          'set proxy.caddy.mode: router (your Caddy is then never changed by refit)',
+        ),
+      ];
+      for (const s of sites) routes.set(s.route, [findRoutes(live, s.route) ? ok(`its site imports ${snippet(s.route)}`) : problem("no site of the running config imports refit's snippet", `import ${snippet(s.route)}   (in the site's block; then reload Caddy)`)]);
+      return { findings, routes };
+    },
+
     async missingRoutes(routes) {
-      // Each snippet exists before the operator's Caddyfile may import it (a missing import fails the reload).
-      for (const route of routes) if (!existsSync(snippet(route))) writeSnippet({ id: route, vhosts: [], servers: [], route });
       const live = await config();
       await upstreamLoad(o.adminUrl).catch((err: Error) => {
         throw new RefitError('proxy', `Caddy's admin API has no /reverse_proxy/upstreams (${err.message}): refit's drain needs it`, 'use Caddy 2.6 (Debian 12) or newer');

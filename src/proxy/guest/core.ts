@@ -12,13 +12,14 @@
  * restart) is put right by `revive()`, and a site whose route the operator has not written is
  * refused with what to add instead of failing the whole pass.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefitError } from '../../errors.js';
 import { probeAddress, probeToken } from '../probe.js';
 import { exclusiveProxy, waitFor } from '../process.js';
 import { readState, writeState } from '../state-file.js';
 import { applySites, findServer, withoutServer, withServer, type ProxyState, type ServerEntry, type SiteEntry } from '../state.js';
+import { siteDoctor, type DoctorReport, type Finding } from '../doctor.js';
 import type { ApplyOptions, DrainOptions, DrainResult, Listener, ProbeRoute, ProxyAdapter, ProxyKind, ProxySite, Upstream, UpstreamState } from '../types.js';
 
 export const PROBE_HEADER = 'X-Refit-Probe';
@@ -39,8 +40,15 @@ export interface GuestState extends ProxyState {
 
 export interface GuestDriver<Stopped = unknown> {
   readonly kind: ProxyKind;
+  /**
+   * Makes refit's own files that the operator's config refers to (an empty route file, so the
+   * operator can include it before refit has servers for it); returns the paths it made.
+   */
+  prepareFiles?(routes: string[]): string[];
   /** For each route the operator's proxy cannot carry (missing, malformed), what to fix. */
   missingRoutes(routes: string[]): Promise<Map<string, string>>;
+  /** Reads the operator's proxy: findings for the proxy as a whole and per route (see proxy/doctor.ts). */
+  doctor(sites: GuestSite[]): Promise<{ findings: Finding[]; routes: Map<string, Finding[]> }>;
   /** Completes the state before it is saved (HAProxy: each server's slot); throws when the route cannot take it. */
   prepare?(state: GuestState): Promise<GuestState>;
   /**
@@ -96,14 +104,22 @@ export function guestProxy<Stopped>(o: GuestOptions, driver: GuestDriver<Stopped
     return { state: ready, stopped: await driver.push(pick(ready)) };
   }
 
+  /** refit's own files the operator's config refers to; returns what it had to make. */
+  function prepare(routes: string[]): string[] {
+    mkdirSync(o.runDir, { recursive: true, mode: 0o755 });
+    const token = join(o.runDir, 'probe.token');
+    const made = existsSync(token) ? [] : [token];
+    probeToken(o.runDir);
+    return [...made, ...(driver.prepareFiles?.(routes) ?? [])];
+  }
+
   return {
     kind: driver.kind,
     zeroDowntime: true,
 
     apply: (sites: ProxySite[], opts: ApplyOptions = {}) =>
       exclusive(async () => {
-        mkdirSync(o.runDir, { recursive: true, mode: 0o755 });
-        probeToken(o.runDir);
+        prepare(sites.map((s) => routeOf(s.id)));
         const prev = read();
         const missing = await driver.missingRoutes(sites.map((s) => routeOf(s.id)));
         const carried = sites.filter((s) => !missing.has(routeOf(s.id)));
@@ -186,5 +202,12 @@ export function guestProxy<Stopped>(o: GuestOptions, driver: GuestDriver<Stopped
 
     // The operator's proxy is theirs to stop.
     async stop() {},
+
+    async doctor(sites: ProxySite[]): Promise<DoctorReport> {
+      const guests = sites.map((s) => ({ id: s.id, vhosts: s.vhosts, servers: [], route: routeOf(s.id) }));
+      const prepared = prepare(guests.map((s) => s.route));
+      const { findings, routes } = await driver.doctor(guests);
+      return { proxy: driver.kind, prepared, findings, sites: guests.map((s) => siteDoctor(s.id, s.route, routes.get(s.route) ?? [])), skipped: [] };
+    },
   };
 }

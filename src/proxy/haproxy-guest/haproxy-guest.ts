@@ -12,15 +12,17 @@
  * A drain counts the server's requests in the current worker and, when the operator runs a
  * master CLI (`-S`, proxy.haproxyGuest.masterSocket), in the workers a reload left finishing.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HaproxyGuestConfig } from '../../config/schema.js';
 import { RefitError } from '../../errors.js';
+import { ok, problem, warning, type Finding } from '../doctor.js';
 import { guestProxy, type GuestDriver, type GuestSite, type GuestState } from '../guest/core.js';
 import { MasterCli, RuntimeApi, type ServerStat } from '../haproxy/runtime.js';
 import { writeFileAtomic } from '../state-file.js';
 import type { ProxyAdapter, Upstream, UpstreamState } from '../types.js';
-import { assignSlots, slotsOf, versionProblem, type Slot } from './slots.js';
+import { backendFindings, globalFindings, parseSections, type Section } from './config.js';
+import { assignSlots, reloadProblem, slotsOf, versionProblem, type Slot } from './slots.js';
 
 /** Where refit keeps the server state a managed backend loads on reload. */
 export const serverStateFile = (runDir: string, route: string) => join(runDir, 'server-state', route);
@@ -80,6 +82,46 @@ export function haproxyGuestProxy(o: HaproxyGuestConfig): ProxyAdapter {
         else if (slots.length < 2) missing.set(route, `backend ${route} has ${slots.length} server slot(s) named ${o.slotPrefix}N; declare at least 2: \`server-template ${o.slotPrefix} 1-4 127.0.0.1:9 disabled check\``);
       }
       return missing;
+    },
+
+    prepareFiles() {
+      const dir = join(o.runDir, 'server-state');
+      if (existsSync(dir)) return [];
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      return [dir];
+    },
+
+    async doctor(sites: GuestSite[]) {
+      const findings: Finding[] = [];
+      const routes = new Map<string, Finding[]>();
+      let info: string;
+      try {
+        info = await api.send('show info');
+      } catch (err) {
+        findings.push(problem(`the admin socket ${o.adminSocket} does not answer: ${(err as Error).message}`, 'add `stats socket <path> mode 600 level admin` to global and set proxy.haproxyGuest.adminSocket to it'));
+        for (const s of sites) routes.set(s.route, [problem('cannot be checked without the admin socket')]);
+        return { findings, routes };
+      }
+      const version = /^Version: (\S+)/m.exec(info)?.[1] ?? '';
+      const tooOld = versionProblem(version);
+      findings.push(tooOld ? problem(tooOld, 'upgrade HAProxy, or use proxy.type haproxy (refit runs its own)') : ok(`HAProxy ${version}`));
+      const reloads = reloadProblem(version);
+      if (reloads) findings.push(warning(reloads));
+      const level = (await api.send('show cli level').catch(() => '')).trim();
+      if (level && level !== 'admin') findings.push(problem(`the admin socket gives level ${level}: refit needs admin to set servers`, 'add `level admin` to the stats socket line'));
+      let sections: Section[] = [];
+      try {
+        sections = parseSections(readFileSync(o.config, 'utf8'));
+        findings.push(...globalFindings(sections, o));
+      } catch (err) {
+        findings.push(problem(`cannot read ${o.config}: ${(err as Error).message}`, 'set proxy.haproxyGuest.config to the config HAProxy runs'));
+      }
+      const all = await api.servers();
+      for (const s of sites) {
+        const slots = slotsOf(all.filter((r) => r.backend === s.route), o.slotPrefix).map((r) => r.name);
+        routes.set(s.route, sections.length ? backendFindings(sections, { route: s.route, runDir: o.runDir, slotPrefix: o.slotPrefix, slots }) : [problem('cannot be checked without the config file')]);
+      }
+      return { findings, routes };
     },
 
     async prepare(state: GuestState): Promise<GuestState> {
