@@ -277,7 +277,7 @@ function nginxConfig(own: string, httpPort: number, otherPort: number, sites: Op
   ];
   for (const s of hostsOf(sites)) {
     const upstream = routerSock
-      ? [`      proxy_pass http://unix:${routerSock}:;`, '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;', '      proxy_set_header X-Forwarded-Proto $scheme;']
+      ? [`      proxy_pass http://unix:${routerSock}:;`, '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;', '      proxy_set_header X-Forwarded-Proto $scheme;', '      proxy_intercept_errors on;']
       : [
           `      proxy_pass http://$${routeVariable(s.route)};`,
           '      proxy_http_version 1.1;',
@@ -328,7 +328,9 @@ function caddyConfig(own: string, adminPort: number, httpPort: number, otherPort
       '\thandle_errors {',
       `\t\trespond "${ERROR_PAGE.trim()}" {err.status_code}`,
       '\t}',
-      ...(routerSock ? [`\treverse_proxy unix/${routerSock} {`, '\t\ttransport http {', '\t\t\tkeepalive off', '\t\t}', '\t}'] : [`\timport ${own}/refit/${s.route}.caddy`]),
+      ...(routerSock
+        ? [`\treverse_proxy unix/${routerSock} {`, '\t\ttransport http {', '\t\t\tkeepalive off', '\t\t}', '\t\t@down status 502 503 504', '\t\thandle_response @down {', `\t\t\trespond "${ERROR_PAGE.trim()}" 503`, '\t\t}', '\t}']
+        : [`\timport ${own}/refit/${s.route}.caddy`]),
       '}',
     );
   }

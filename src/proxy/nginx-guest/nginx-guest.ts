@@ -92,7 +92,7 @@ function includeMode(o: NginxGuestOptions): ProxyAdapter {
     return true;
   }
 
-  const siteFiles = (sites: GuestSite[]) => new Map(sites.map((s) => [siteFile(s.route), renderSiteFile(s.route, s, token())]));
+  const siteFiles = (sites: GuestSite[]) => new Map(sites.map((s) => [siteFile(s.route), renderSiteFile(s.route, s)]));
 
   const driver: GuestDriver<number[]> = {
     kind: 'nginx-guest',
@@ -103,7 +103,7 @@ function includeMode(o: NginxGuestOptions): ProxyAdapter {
       mkdirSync(o.includeDir, { recursive: true, mode: 0o755 });
       for (const name of wanted) {
         const route = routes.find((r) => siteFile(r) === name);
-        writeFileAtomic(file(name), route ? renderSiteFile(route, { id: route, vhosts: [], servers: [] }, token()) : renderProbeFile(token()), 0o600);
+        writeFileAtomic(file(name), route ? renderSiteFile(route, { id: route, vhosts: [], servers: [] }) : renderProbeFile(token()), 0o600);
       }
       return wanted.map(file);
     },

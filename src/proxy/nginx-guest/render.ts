@@ -5,7 +5,8 @@
  *
  * A site's file defines its `upstream <route>` (the servers in rotation, kept-alive) and the
  * variable `$<route as a variable>` that the operator's location proxies to: the upstream,
- * or, for refit's own probe (its secret header), the one server the probe names.
+ * or, for refit's own probe (its secret header, checked in the probe file), the one server the
+ * probe names. The site files hold no secret.
  */
 import { inRotation, type SiteEntry } from '../state.js';
 
@@ -20,13 +21,19 @@ const NOWHERE = '127.0.0.1:9 down';
 const HEAD = '# Written by refit (proxy.type nginx-guest); edits are overwritten.';
 
 export function renderProbeFile(token: string): string {
-  // The answer names the server only to refit's probes.
-  return [HEAD, `map $http_x_refit_probe $refit_served_by { "${token}" $upstream_addr; default ""; }`, ''].join('\n');
+  return [
+    HEAD,
+    // A regex, not a hash key: the secret is longer than the operator's map_hash_bucket_size may allow.
+    `map $http_x_refit_probe $refit_probe { "~^${token}$" 1; default ""; }`,
+    // The answer names the server only to refit's probes.
+    'map $refit_probe $refit_served_by { 1 $upstream_addr; default ""; }',
+    '',
+  ].join('\n');
 }
 
-export function renderSiteFile(route: string, site: SiteEntry, token: string): string {
+export function renderSiteFile(route: string, site: SiteEntry): string {
   const servers = inRotation(site);
-  const pins = servers.map((s) => `    "${token}:${s.ip}:${s.port}" ${s.ip}:${s.port};`);
+  const pins = servers.map((s) => `    "1:${s.ip}:${s.port}" ${s.ip}:${s.port};`);
   return [
     `${HEAD} Site ${site.id}.`,
     `upstream ${route} {`,
@@ -35,7 +42,7 @@ export function renderSiteFile(route: string, site: SiteEntry, token: string): s
     // Shorter than any app server's own keep-alive timeout, so the app never closes under nginx.
     '    keepalive_timeout 30s;',
     '}',
-    `map "$http_x_refit_probe:$http_x_refit_probe_server" $${routeVariable(route)} {`,
+    `map "$refit_probe:$http_x_refit_probe_server" $${routeVariable(route)} {`,
     `    default ${route};`,
     ...pins,
     '}',
