@@ -7,7 +7,8 @@
  * uses its own site from CONTRACT_SITES, so tests do not depend on each other.
  */
 import { execFileSync } from 'node:child_process';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { suiteLabels, sweepLeftovers, uniqueName } from '../../test/support/compose-project.js';
 import { startLoad } from '../../test/support/load.js';
@@ -30,9 +31,12 @@ export interface Reply {
   body: string;
 }
 
-export function get(port: number, host: string, path = '/', headers: Record<string, string> = {}, ip = '127.0.0.1'): Promise<Reply> {
+/** One request on a fresh connection, by Host; `ca`: over TLS (SNI the host), trusting that certificate. */
+export function get(port: number, host: string, path = '/', o: { headers?: Record<string, string>; ip?: string; ca?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: ip, port, path, agent: false, headers: { host, ...headers }, timeout: 30_000 }, (res) => {
+    const options = { host: o.ip ?? '127.0.0.1', port, path, agent: false as const, headers: { host, ...o.headers }, timeout: 30_000 };
+    const send = o.ca ? (cb: (res: IncomingMessage) => void) => httpsRequest({ ...options, servername: host, ca: o.ca }, cb) : (cb: (res: IncomingMessage) => void) => httpRequest(options, cb);
+    const req = send((res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -146,7 +150,7 @@ export function proxyContract(name: string, world: ContractWorld, traits: Contra
       await proxy.apply([...base(), site('probe', [w(1), w(3)])]);
       for (const up of [w(1), w(3), w(1), w(3)]) {
         const route = (await proxy.probeRoute('probe.web', up))!;
-        const r = await get(route.http.port, 'probe.example', '/cgi-bin/echo', route.headers, route.http.ip);
+        const r = await get(route.http.port, 'probe.example', '/cgi-bin/echo', { headers: route.headers, ip: route.http.ip });
         expect(servedBy(r)).toBe(up.name);
         expect(r.headers[route.servedBy.header]).toBe(route.servedBy.value);
         // The secret never reaches an app.

@@ -5,7 +5,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import { proxySchema } from '../config/schema.js';
 import { freePort } from '../registry/testing/local-registry.js';
 import { suiteName } from '../../test/support/suite.js';
 import { createProxy, type ProxyAdapter } from './adapter.js';
-import { get, proxyContract, servedBy, site, useContractWorld, type Reply } from './contract.case.js';
+import { get, proxyContract, servedBy, site, useContractWorld } from './contract.case.js';
 
 const SUITE = suiteName('proxy');
 const world = useContractWorld(SUITE);
@@ -36,20 +35,6 @@ beforeAll(() => {
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
-
-function getTls(port: number, host: string, path: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, agent: false, headers: { host }, servername: host, ca: certPem, timeout: 30_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 for (const kind of ['haproxy', 'nginx'] as const) {
   const ports = { http: 0, https: 0 };
@@ -86,7 +71,7 @@ for (const kind of ['haproxy', 'nginx'] as const) {
     });
 
     it('terminates TLS with the certificate from certDir and tells the app through forwarded headers', async () => {
-      const r = await getTls(ports.https, 'a.example', '/cgi-bin/echo');
+      const r = await get(ports.https, 'a.example', '/cgi-bin/echo', { ca: certPem });
       expect(r.status).toBe(200);
       expect(r.body).toContain(`container=${w(1).name}`);
       expect(r.body).toContain('host=a.example');
@@ -96,7 +81,7 @@ for (const kind of ['haproxy', 'nginx'] as const) {
     });
 
     it('over plain HTTP says http and drops a client-sent X-Forwarded-SSL', async () => {
-      const r = await get(ports.http, 'b.example', '/cgi-bin/echo', { 'X-Forwarded-SSL': 'on' });
+      const r = await get(ports.http, 'b.example', '/cgi-bin/echo', { headers: { 'X-Forwarded-SSL': 'on' } });
       expect(r.body).toContain(`container=${w(2).name}`);
       expect(r.body).toContain('x-forwarded-proto=http\n');
       expect(r.body).toContain('x-forwarded-ssl=\n');

@@ -93,21 +93,8 @@ export async function startOperatorProxy(mode: GuestMode, dir: string, sites: Op
     writeFileSync(join(own, 'errors', '503.http'), `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n${ERROR_PAGE}`);
     writeFileSync(cfg, haproxyConfig(own, runDir, httpPort, otherPort, sites));
     const pidFile = join(own, 'haproxy.pid');
-    const master = () => livePid(pidFile, cfg);
-    const start = async () => {
-      await runTool('haproxy', ['-W', '-D', '-S', `${join(own, 'master.sock')},mode,600`, '-f', cfg, '-p', pidFile], "starting the operator's haproxy");
-      await waitFor(() => master() ?? undefined, 10_000);
-    };
-    await start();
-    return {
-      mode, httpPort, otherPort, refitProxyYaml, proxyConfig, files,
-      reload: () => signalReload(master(), 'SIGUSR2'),
-      restart: async () => {
-        await stopPid(master());
-        await start();
-      },
-      stop: () => stopPid(master()),
-    };
+    const args = ['-W', '-D', '-S', `${join(own, 'master.sock')},mode,600`, '-f', cfg, '-p', pidFile];
+    return { mode, httpPort, otherPort, refitProxyYaml, proxyConfig, files, ...(await daemon('haproxy', args, () => livePid(pidFile, cfg), 'SIGUSR2')) };
   }
 
   if (kind === 'nginx-guest') {
@@ -115,21 +102,7 @@ export async function startOperatorProxy(mode: GuestMode, dir: string, sites: Op
     writeFileSync(join(own, 'errors', 'operator-error.html'), ERROR_PAGE);
     for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(own, 'tmp', d), { recursive: true });
     writeFileSync(cfg, nginxConfig(own, httpPort, otherPort, sites, mode === 'nginx-router' ? socket : null));
-    const master = () => livePid(join(own, 'nginx.pid'), 'nginx: master process');
-    const start = async () => {
-      await runTool('nginx', ['-c', cfg], "starting the operator's nginx");
-      await waitFor(() => master() ?? undefined, 10_000);
-    };
-    await start();
-    return {
-      mode, httpPort, otherPort, refitProxyYaml, proxyConfig, files,
-      reload: () => signalReload(master(), 'SIGHUP'),
-      restart: async () => {
-        await stopPid(master());
-        await start();
-      },
-      stop: () => stopPid(master()),
-    };
+    return { mode, httpPort, otherPort, refitProxyYaml, proxyConfig, files, ...(await daemon('nginx', ['-c', cfg], () => livePid(join(own, 'nginx.pid'), 'nginx: master process'), 'SIGHUP')) };
   }
 
   const caddyfile = join(own, 'Caddyfile');
@@ -156,6 +129,23 @@ export async function startOperatorProxy(mode: GuestMode, dir: string, sites: Op
       await start();
     },
     stop: () => stopPid(pid),
+  };
+}
+
+/** A proxy that daemonizes itself (HAProxy -D, nginx): started now; reloaded by a signal to its master. */
+async function daemon(binary: string, args: string[], master: () => number | null, reloadSignal: NodeJS.Signals): Promise<Pick<OperatorProxy, 'reload' | 'restart' | 'stop'>> {
+  const start = async () => {
+    await runTool(binary, args, `starting the operator's ${binary}`);
+    await waitFor(() => master() ?? undefined, 10_000);
+  };
+  await start();
+  return {
+    reload: () => signalReload(master(), reloadSignal),
+    restart: async () => {
+      await stopPid(master());
+      await start();
+    },
+    stop: () => stopPid(master()),
   };
 }
 

@@ -48,7 +48,7 @@ export function guestSuite(mode: GuestMode, dir: string, world: ContractWorld, o
       expect((await get(operator.otherPort, 'anything.example')).body).toContain('operator stats');
       expect((await get(operator.httpPort, 'nobody.example')).body).toContain(OPERATOR_404);
       expect((await get(operator.httpPort, 'a.example', '/operator-admin/x')).body).toContain(OPERATOR_ADMIN_403);
-      expect((await get(operator.httpPort, 'a.example', '/', { 'user-agent': 'badbot/1.0' })).status).toBe(403);
+      expect((await get(operator.httpPort, 'a.example', '/', { headers: { 'user-agent': 'badbot/1.0' } })).status).toBe(403);
       const dark = await get(operator.httpPort, 'empty.example');
       expect(dark.status).toBeGreaterThanOrEqual(500);
       expect(dark.body).toContain('operator: sorry');

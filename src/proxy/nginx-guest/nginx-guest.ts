@@ -15,22 +15,20 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { kill } from 'node:process';
 import type { NginxGuestConfig, ProxyConfig } from '../../config/schema.js';
 import { RefitError } from '../../errors.js';
 import { ok, problem, siteDoctor, warning, type DoctorReport, type Finding } from '../doctor.js';
 import { guestProxy, listenerOf, type GuestDriver, type GuestSite } from '../guest/core.js';
 import { nginxProxy } from '../nginx/nginx.js';
+import { gracefulReload } from '../nginx/reload.js';
 import { routerSocket } from '../nginx/render.js';
 import { probeToken } from '../probe.js';
-import { childPids, commandLine, livePid, processAlive, runTool, waitFor } from '../process.js';
+import { livePid, processAlive, runTool } from '../process.js';
 import { writeFileAtomic } from '../state-file.js';
 import type { ProxyAdapter, ProbeRoute, Upstream, UpstreamState } from '../types.js';
 import { includesDir, PROBE_FILE, proxiesTo, renderProbeFile, renderSiteFile, routeVariable, siteFile } from './render.js';
 
 export type NginxGuestOptions = NginxGuestConfig & Pick<ProxyConfig, 'serverTimeoutMs'>;
-
-const RELOAD_TIMEOUT_MS = 10_000;
 
 export function nginxGuestProxy(o: NginxGuestOptions): ProxyAdapter {
   return o.mode === 'router' ? routerMode(o) : includeMode(o);
@@ -46,21 +44,6 @@ export function operatorMaster(o: Pick<NginxGuestOptions, 'pidFile'>): number {
   const pid = livePid(o.pidFile, 'nginx: master process');
   if (pid === null) throw new RefitError('proxy', `the operator's nginx is not running (no live master in ${o.pidFile})`, 'start nginx, or set proxy.nginxGuest.pidFile to its pid file');
   return pid;
-}
-
-/**
- * Graceful reload of an nginx master; done when new workers run and every old one stopped
- * accepting. Returns the old workers: they finish their in-flight requests and exit.
- */
-export async function gracefulReload(pid: number, what: string): Promise<number[]> {
-  const old = childPids(pid);
-  kill(pid, 'SIGHUP');
-  const switched = await waitFor(() => {
-    const fresh = childPids(pid).some((p) => !old.includes(p));
-    return fresh && old.every((p) => !processAlive(p) || /shutting down/.test(commandLine(p))) ? true : undefined;
-  }, RELOAD_TIMEOUT_MS, 20);
-  if (!switched) throw new RefitError('proxy', `${what} (master ${pid}) did not switch to new workers after a reload`, 'see its error log');
-  return old;
 }
 
 function includeMode(o: NginxGuestOptions): ProxyAdapter {
@@ -139,7 +122,7 @@ function includeMode(o: NginxGuestOptions): ProxyAdapter {
     async push(sites) {
       const master = operatorMaster(o);
       const changed = await install(new Map([[PROBE_FILE, renderProbeFile(token())], ...siteFiles(sites)]));
-      return changed ? gracefulReload(master, "the operator's nginx") : [];
+      return changed ? gracefulReload(master, "the operator's nginx", 'see its error log') : [];
     },
 
     // nginx cannot count requests per server: the workers that carried the stopped server's requests are watched until they exit.

@@ -20,6 +20,7 @@ import { childPids, commandLine, exclusiveProxy, processAlive, runTool, waitFor 
 import { readState, writeFileAtomic, writeState } from '../state-file.js';
 import { applySites, findServer, requireSite, withoutServer, withServer, type ProxyState } from '../state.js';
 import type { ApplyOptions, DrainOptions, DrainResult, Listener, ProbeRoute, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
+import { gracefulReload } from './reload.js';
 import { PROBE_HEADER, PROBE_SERVER_HEADER, renderEdge, renderRouter, routerSocket, SERVED_BY_HEADER, tierFiles, type NginxRenderInput } from './render.js';
 
 /**
@@ -80,19 +81,9 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
       markLoaded(f.cfg);
     }
 
-    /**
-     * Graceful reload; done when new workers run and every old one has stopped accepting
-     * (exited, or retitled "shutting down"). Returns the old workers: they finish their
-     * in-flight requests and exit.
-     */
+    /** Graceful reload; returns the old workers, which finish their in-flight requests and exit. */
     async function reload(pid: number): Promise<number[]> {
-      const old = childPids(pid);
-      kill(pid, 'SIGHUP');
-      const switched = await waitFor(() => {
-        const fresh = childPids(pid).some((p) => !old.includes(p));
-        return fresh && old.every((p) => !processAlive(p) || /shutting down/.test(commandLine(p))) ? true : undefined;
-      }, START_TIMEOUT_MS, 20);
-      if (!switched) throw new RefitError('proxy', `nginx ${name} (master ${pid}) did not switch to new workers after a reload`, `see ${f.errorLog}`);
+      const old = await gracefulReload(pid, `nginx ${name}`, `see ${f.errorLog}`);
       recordWorkers(pid);
       markLoaded(f.cfg);
       return old;
