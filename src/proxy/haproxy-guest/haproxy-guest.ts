@@ -137,12 +137,19 @@ export function haproxyGuestProxy(o: HaproxyGuestConfig): ProxyAdapter {
     async push(sites: GuestSite[]) {
       mkdirSync(join(o.runDir, 'server-state'), { recursive: true, mode: 0o755 });
       for (const site of sites) {
-        const rows = await slotRows(site.route);
-        for (const row of rows) {
-          const server = site.servers.find((s) => s.slot === row.name);
-          await setSlot(site.route, row, server ? { ip: server.ip, port: server.port, state: server.state } : null);
+        // An operator reload between the runtime change and the state file starts a worker from
+        // the previous file: a new worker pid shows it, and the site is set again in that worker
+        // (a reload still starting when the pid is asked is left to revive()).
+        for (let attempt = 1; ; attempt++) {
+          const worker = await api.workerPid();
+          for (const row of await slotRows(site.route)) {
+            const server = site.servers.find((s) => s.slot === row.name);
+            await setSlot(site.route, row, server ? { ip: server.ip, port: server.port, state: server.state } : null);
+          }
+          await saveServerState(site.route);
+          if ((await api.workerPid()) === worker) break;
+          if (attempt === 3) throw new RefitError('proxy', `HAProxy reloaded three times while refit set backend ${site.route}`, 'retry when the operator\'s reloads are done');
         }
-        await saveServerState(site.route);
       }
     },
 
