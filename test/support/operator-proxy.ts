@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { kill } from 'node:process';
 import { configSchema, type RefitConfig } from '../../src/config/schema.js';
 import { createProxy } from '../../src/proxy/adapter.js';
+import { MasterCli, RuntimeApi } from '../../src/proxy/haproxy/runtime.js';
 import { livePid, processAlive, runTool, waitFor } from '../../src/proxy/process.js';
+import { slotTemplate } from '../../src/proxy/haproxy-guest/slots.js';
 import { routeVariable } from '../../src/proxy/nginx-guest/render.js';
 import { routerSocket } from '../../src/proxy/nginx/render.js';
 import { freePort } from '../../src/registry/testing/local-registry.js';
@@ -94,7 +96,13 @@ export async function startOperatorProxy(mode: GuestMode, dir: string, sites: Op
     writeFileSync(cfg, haproxyConfig(own, runDir, httpPort, otherPort, sites));
     const pidFile = join(own, 'haproxy.pid');
     const args = ['-W', '-D', '-S', `${join(own, 'master.sock')},mode,600`, '-f', cfg, '-p', pidFile];
-    return { mode, httpPort, otherPort, refitProxyYaml, proxyConfig, files, ...(await daemon('haproxy', args, () => livePid(pidFile, cfg), 'SIGUSR2')) };
+    // Started when its admin socket and master CLI answer (what refit talks to).
+    const answers = () =>
+      Promise.all([new RuntimeApi(join(own, 'admin.sock')).workerPid(), new MasterCli(join(own, 'master.sock')).oldWorkers()]).then(
+        () => true,
+        () => false,
+      );
+    return { mode, httpPort, otherPort, refitProxyYaml, proxyConfig, files, ...(await daemon('haproxy', args, () => livePid(pidFile, cfg), 'SIGUSR2', answers)) };
   }
 
   if (kind === 'nginx-guest') {
@@ -133,10 +141,11 @@ export async function startOperatorProxy(mode: GuestMode, dir: string, sites: Op
 }
 
 /** A proxy that daemonizes itself (HAProxy -D, nginx): started now; reloaded by a signal to its master. */
-async function daemon(binary: string, args: string[], master: () => number | null, reloadSignal: NodeJS.Signals): Promise<Pick<OperatorProxy, 'reload' | 'restart' | 'stop'>> {
+async function daemon(binary: string, args: string[], master: () => number | null, reloadSignal: NodeJS.Signals, ready: () => Promise<boolean> = async () => true): Promise<Pick<OperatorProxy, 'reload' | 'restart' | 'stop'>> {
   const start = async () => {
     await runTool(binary, args, `starting the operator's ${binary}`);
-    await waitFor(() => master() ?? undefined, 10_000);
+    const up = await waitFor(async () => (master() !== null && (await ready()) ? true : undefined), 15_000);
+    if (!up) throw new Error(`the operator's ${binary} did not come up`);
   };
   await start();
   return {
@@ -235,7 +244,7 @@ function haproxyConfig(own: string, runDir: string, httpPort: number, otherPort:
       '  http-request del-header x-refit-probe',
       ...[1, 2, 3, 4].map((n) => `  use-server refit${n} if { var(txn.refit_probe) -m bool } { req.hdr(x-refit-probe-server) -m str refit${n} }`),
       '  http-response set-header x-refit-server %[srv_name] if { var(txn.refit_probe) -m bool }',
-      '  server-template refit 1-4 127.0.0.1:9 disabled check inter 2s fall 2 rise 2',
+      `  ${slotTemplate('refit')} inter 2s fall 2 rise 2`,
       '',
     );
   }

@@ -16,7 +16,7 @@ backend refit_shop.web
   use-server refit1 if { var(txn.refit_probe) -m bool } { req.hdr(x-refit-probe-server) -m str refit1 }
   use-server refit2 if { var(txn.refit_probe) -m bool } { req.hdr(x-refit-probe-server) -m str refit2 }
   http-response set-header x-refit-server %[srv_name] if { var(txn.refit_probe) -m bool }
-  server-template refit 1-2 127.0.0.1:9 disabled check
+  server-template refit 1-2 refit.invalid:9 disabled check init-addr last,127.0.0.1
 backend refit_blog.web
   server-template refit 1-2 127.0.0.1:9 disabled
 `;
@@ -37,7 +37,13 @@ describe("the operator's haproxy.cfg", () => {
     const f = backendFindings(parseSections(CFG), needs('refit_blog.web'));
     expect(f.map((x) => x.level)).toEqual(['ok', 'problem', 'problem']);
     expect(f[1]!.fix).toContain('server-state-file-name /var/lib/refit/haproxy-guest/server-state/refit_blog.web');
+    expect(f[1]!.fix).toContain('server-template refit 1-4 refit.invalid:9 disabled check init-addr last,127.0.0.1');
     expect(f[2]!.what).toMatch(/no probe ACL; no use-server for refit1, refit2; no x-refit-server answer/);
+  });
+
+  it('slots declared by address lose their servers at a reload: a problem', () => {
+    const byAddress = CFG.replace('refit.invalid:9 disabled check init-addr last,127.0.0.1', '127.0.0.1:9 disabled check');
+    expect(backendFindings(parseSections(byAddress), needs('refit_shop.web'))[1]).toMatchObject({ level: 'problem' });
   });
 
   it('a missing backend or too few slots is a problem', () => {

@@ -4,6 +4,7 @@
  * backend must say so that refit can drive it (docs/proxy.md, "HAProxy (operator's config)").
  */
 import { ok, problem, warning, type Finding } from '../doctor.js';
+import { slotTemplate } from './slots.js';
 
 export interface Section {
   kind: string;
@@ -40,10 +41,20 @@ export function backendFindings(sections: Section[], n: BackendNeeds): Finding[]
   if (!backend) return [problem(`haproxy.cfg has no backend ${n.route}`, `add it (docs/proxy.md has one to copy) and reload HAProxy`)];
   const has = (re: RegExp) => backend.lines.some((l) => re.test(l));
   const findings: Finding[] = [];
-  findings.push(n.slots.length >= 2 ? ok(`${n.slots.length} server slots (${n.slots[0]}…)`) : problem(`${n.slots.length} server slot(s) named ${n.slotPrefix}N`, `server-template ${n.slotPrefix} 1-4 127.0.0.1:9 disabled check`));
+  findings.push(n.slots.length >= 2 ? ok(`${n.slots.length} server slots (${n.slots[0]}…)`) : problem(`${n.slots.length} server slot(s) named ${n.slotPrefix}N`, slotTemplate(n.slotPrefix)));
   const stateFile = `${n.runDir}/server-state/${n.route}`;
-  if (has(/^load-server-state-from-file\s+local\b/) && has(new RegExp(`^server-state-file-name\\s+${escape(stateFile)}$`))) findings.push(ok('keeps refit\'s servers across your reloads (server state file)'));
-  else findings.push(problem('your next reload would take refit\'s servers out of this backend', `load-server-state-from-file local\n         server-state-file-name ${stateFile}`));
+  // HAProxy takes a server's address from the state file only for a server declared by name with init-addr last.
+  const template = backend.lines.find((l) => l.startsWith(`server-template ${n.slotPrefix} `)) ?? '';
+  const byName = /^server-template\s+\S+\s+\S+\s+(?![\d[])\S+/.test(template) && /\binit-addr\s+last\b/.test(template);
+  if (has(/^load-server-state-from-file\s+local\b/) && has(new RegExp(`^server-state-file-name\\s+${escape(stateFile)}$`)) && byName) findings.push(ok("keeps refit's servers across your reloads (server state file)"));
+  else {
+    findings.push(
+      problem(
+        "your next reload or restart would take refit's servers out of this backend",
+        `load-server-state-from-file local\n         server-state-file-name ${stateFile}\n         ${slotTemplate(n.slotPrefix)}   (a name with init-addr last: HAProxy restores only such addresses)`,
+      ),
+    );
+  }
   const probe = has(new RegExp(`req\\.hdr\\(x-refit-probe\\)\\s+-m\\s+str\\s+-f\\s+${escape(`${n.runDir}/probe.token`)}`, 'i'));
   const pinned = n.slots.filter((slot) => !has(new RegExp(`^use-server\\s+${escape(slot)}\\s+if\\b.*x-refit-probe-server\\)\\s+-m\\s+str\\s+${escape(slot)}\\b`, 'i')));
   const answers = has(/^http-response\s+set-header\s+x-refit-server\s+%\[srv_name\]/i);

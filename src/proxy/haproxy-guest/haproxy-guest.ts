@@ -22,7 +22,7 @@ import { MasterCli, RuntimeApi, type ServerStat } from '../haproxy/runtime.js';
 import { writeFileAtomic } from '../state-file.js';
 import type { ProxyAdapter, Upstream, UpstreamState } from '../types.js';
 import { backendFindings, globalFindings, parseSections, type Section } from './config.js';
-import { assignSlots, reloadProblem, slotsOf, versionProblem, type Slot } from './slots.js';
+import { assignSlots, reloadProblem, slotsOf, slotTemplate, versionProblem, type Slot } from './slots.js';
 
 /** Where refit keeps the server state a managed backend loads on reload. */
 export const serverStateFile = (runDir: string, route: string) => join(runDir, 'server-state', route);
@@ -78,8 +78,8 @@ export function haproxyGuestProxy(o: HaproxyGuestConfig): ProxyAdapter {
       for (const route of routes) {
         const rows = all.filter((r) => r.backend === route);
         const slots = slotsOf(rows, o.slotPrefix);
-        if (!rows.length && !all.some((r) => r.backend === route)) missing.set(route, `HAProxy has no backend ${route} with server slots (add \`backend ${route}\` with \`server-template ${o.slotPrefix} 1-4 127.0.0.1:9 disabled check\`)`);
-        else if (slots.length < 2) missing.set(route, `backend ${route} has ${slots.length} server slot(s) named ${o.slotPrefix}N; declare at least 2: \`server-template ${o.slotPrefix} 1-4 127.0.0.1:9 disabled check\``);
+        if (!rows.length && !all.some((r) => r.backend === route)) missing.set(route, `HAProxy has no backend ${route} with server slots (add \`backend ${route}\` with \`${slotTemplate(o.slotPrefix)}\`)`);
+        else if (slots.length < 2) missing.set(route, `backend ${route} has ${slots.length} server slot(s) named ${o.slotPrefix}N; declare at least 2: \`${slotTemplate(o.slotPrefix)}\``);
       }
       return missing;
     },

@@ -10,6 +10,14 @@ import type { ServerEntry, SiteEntry } from '../state.js';
 
 export type Slot = ServerStat;
 
+/**
+ * The slot declaration refit asks operators for. A name, not an address, with `init-addr last`:
+ * HAProxy restores a server's address from the server state file (at a reload or restart) only
+ * for a server declared by name; `.invalid` never resolves, and 127.0.0.1 is only the address
+ * of a slot nobody uses yet.
+ */
+export const slotTemplate = (prefix: string, count = 4) => `server-template ${prefix} 1-${count} refit.invalid:9 disabled check init-addr last,127.0.0.1`;
+
 /** The rows of refit's slots, in slot order (refit1, refit2, … refit10). */
 export function slotsOf(rows: ServerStat[], prefix: string): Slot[] {
   const pattern = new RegExp(`^${prefix.replace(/[-]/g, '\\-')}(\\d+)$`);
