@@ -132,6 +132,8 @@ export function renderRouter(i: NginxRenderInput): string {
     '',
     '  server {',
     `    listen ${sock} default_server;`,
+    // Declares the variable the pin map reads even when no site has a server in rotation (nginx refuses an unknown one).
+    '    set $refit_site "";',
     '    return 503 "refit: no site is configured for this host\\n";',
     '  }',
   ];
