@@ -132,7 +132,7 @@ export function renderRouter(i: NginxRenderInput): string {
     '',
     '  server {',
     `    listen ${sock} default_server;`,
-    // Declares the variable the pin map reads even when no site has a server in rotation (nginx refuses an unknown one).
+    // Declares $refit_site (set by each site's location) even when no site is routed yet.
     '    set $refit_site "";',
     '    return 503 "refit: no site is configured for this host\\n";',
     '  }',
