@@ -11,13 +11,15 @@ log() { printf 'host-setup: %s\n' "$*" >&2; }
 packages=(docker.io docker-compose haproxy nginx-light docker-registry siege wrk git openssl
   apache2-utils busybox-static iproute2 ca-certificates curl systemd php8.2-fpm postgresql)
 missing=()
+# Caddy: the operator's proxy in the tests of refit's caddy guest mode.
+packages+=(caddy)
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   apt-get update -qq
-  # policy-rc.d keeps Debian's maintainer scripts from starting nginx/haproxy/registry services:
+  # policy-rc.d keeps Debian's maintainer scripts from starting nginx/haproxy/registry/caddy services:
   # refit and its tests run their own instances on their own ports.
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

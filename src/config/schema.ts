@@ -52,9 +52,81 @@ export const nginxSchema = z
   })
   .strict();
 
+/** HOST:PORT where the operator's proxy listens for the public (refit's own probes go there). */
+const listener = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:80');
+
+/** What every guest mode (refit inside the operator's proxy) shares; docs/proxy.md. */
+const guestFields = {
+  /** refit's own files for this mode: state, probe token, and the files the operator's config refers to. */
+  runDir: absPath,
+  /** The operator's route for site `<project>.<service>` is named `<routePrefix><project>.<service>`. */
+  routePrefix: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, ".", "_" and "-" only').default('refit_'),
+  /** The operator's public listeners, where refit's probes check a site from outside. */
+  http: listener.default('127.0.0.1:80'),
+  /** Unset: the operator's proxy has no HTTPS listener refit may probe. */
+  https: listener.optional(),
+};
+
+export const haproxyGuestSchema = z
+  .object({
+    ...guestFields,
+    runDir: guestFields.runDir.default('/var/lib/refit/haproxy-guest'),
+    /** The operator's admin socket (`stats socket … level admin`). */
+    adminSocket: absPath.default('/run/haproxy/admin.sock'),
+    /** The operator's master CLI (`-S`), if any: lets a drain count requests in workers an operator reload left finishing. */
+    masterSocket: absPath.optional(),
+    /** The operator's config, read (never written) by `refit proxy doctor`. */
+    config: absPath.default('/etc/haproxy/haproxy.cfg'),
+    /** Server slots refit may use: `server-template <slotPrefix> …` in each managed backend. */
+    slotPrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'must be a server name prefix').default('refit'),
+  })
+  .strict();
+
+/** Where refit's router listens when the operator's proxy forwards managed sites to it (mode `router`). */
+const routerFields = {
+  /** Group allowed to connect to the router socket: the operator's proxy workers. */
+  socketGroup: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a group name').optional(),
+  /** nginx binary of refit's router. */
+  binary: z.string().default('nginx'),
+};
+
+export const nginxGuestSchema = z
+  .object({
+    ...guestFields,
+    runDir: guestFields.runDir.default('/var/lib/refit/nginx-guest'),
+    /** include: refit writes one upstream file per site and reloads the operator's nginx; router: the operator's nginx forwards to refit's router and is never reloaded by refit. */
+    mode: z.enum(['include', 'router']).default('include'),
+    /** The operator's nginx binary (its own `nginx -t`). */
+    operatorBinary: z.string().default('nginx'),
+    /** The operator's main config, checked with `nginx -t -c` and read by `refit proxy doctor`. */
+    config: absPath.default('/etc/nginx/nginx.conf'),
+    /** The operator's master pid file: the master refit reloads. */
+    pidFile: absPath.default('/run/nginx.pid'),
+    /** The directory the operator's config includes (`include <includeDir>/*.conf;`); refit owns the files in it. */
+    includeDir: absPath.default('/etc/nginx/refit'),
+    ...routerFields,
+    socketGroup: routerFields.socketGroup.default('www-data'),
+  })
+  .strict();
+
+export const caddyGuestSchema = z
+  .object({
+    ...guestFields,
+    runDir: guestFields.runDir.default('/var/lib/refit/caddy'),
+    /** api: refit edits the upstreams of managed routes through the admin API; router: the operator's Caddy forwards to refit's router. */
+    mode: z.enum(['api', 'router']).default('api'),
+    /** Caddy's admin endpoint (`admin` global option). */
+    adminUrl: z.url({ protocol: /^http$/, message: 'must be an http:// URL' }).default('http://127.0.0.1:2019'),
+    /** The directory of refit's Caddyfile snippets (`import <snippetDir>/<route>.caddy` in each managed site). */
+    snippetDir: absPath.default('/etc/caddy/refit'),
+    ...routerFields,
+    socketGroup: routerFields.socketGroup.default('caddy'),
+  })
+  .strict();
+
 export const proxySchema = z
   .object({
-    type: z.enum(['haproxy', 'nginx', 'none']).default('haproxy'),
+    type: z.enum(['haproxy', 'nginx', 'none', 'haproxy-guest', 'nginx-guest', 'caddy']).default('haproxy'),
     /** Upper bound on waiting for a server's in-flight requests before it is stopped. */
     drainTimeoutMs: ms(30_000, 1),
     /** How long the proxy waits for a container's answer; slow pages beyond this get a 504. */
@@ -77,6 +149,9 @@ export const proxySchema = z
       .default({ debounceMs: 300, reconcileMs: 30_000, superviseMs: 1_000, retryMs: 2_000 }),
     haproxy: haproxySchema.default(() => haproxySchema.parse({})),
     nginx: nginxSchema.default(() => nginxSchema.parse({})),
+    haproxyGuest: haproxyGuestSchema.default(() => haproxyGuestSchema.parse({})),
+    nginxGuest: nginxGuestSchema.default(() => nginxGuestSchema.parse({})),
+    caddy: caddyGuestSchema.default(() => caddyGuestSchema.parse({})),
   })
   .strict();
 
@@ -252,6 +327,9 @@ export type HealthConfig = z.infer<typeof healthSchema>;
 export type ProxyConfig = z.infer<typeof proxySchema>;
 export type HaproxyConfig = z.infer<typeof haproxySchema>;
 export type NginxConfig = z.infer<typeof nginxSchema>;
+export type HaproxyGuestConfig = z.infer<typeof haproxyGuestSchema>;
+export type NginxGuestConfig = z.infer<typeof nginxGuestSchema>;
+export type CaddyGuestConfig = z.infer<typeof caddyGuestSchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
 export type DockerConfig = z.infer<typeof dockerSchema>;
 export type ImagesConfig = z.infer<typeof imagesSchema>;

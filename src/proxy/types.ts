@@ -5,6 +5,8 @@
  * One contract test suite (contract.host.test.ts) holds every adapter to it.
  */
 
+import type { DoctorReport } from './doctor.js';
+
 /** One container behind the proxy. `name` is the container name, unique within a site. */
 export interface Upstream {
   name: string;
@@ -69,7 +71,8 @@ export interface DrainOptions {
   onStopped?: () => void;
 }
 
-export type ProxyKind = 'haproxy' | 'nginx' | 'none';
+/** refit-run proxies, the guest modes inside the operator's own proxy (docs/proxy.md), and none. */
+export type ProxyKind = 'haproxy' | 'nginx' | 'haproxy-guest' | 'nginx-guest' | 'caddy' | 'none';
 
 export interface ProxyAdapter {
   readonly kind: ProxyKind;
@@ -96,4 +99,10 @@ export interface ProxyAdapter {
   revive(): Promise<boolean>;
   /** Stops the proxy process refit started (tests, demo teardown). */
   stop(): Promise<void>;
+  /**
+   * Guest modes only: reads the operator's proxy and says, site by site, whether refit can
+   * manage it and what is missing. Changes nothing of the operator's; it makes refit's own
+   * files the operator's config refers to (probe token, empty route files) when absent.
+   */
+  doctor?(sites: ProxySite[]): Promise<DoctorReport>;
 }

@@ -19,16 +19,18 @@ import { busySites, syncProxy, type SyncReport } from '../../proxy/sync.js';
 import { discoverSites } from '../../site/discover.js';
 import { contextOf } from '../context.js';
 import { printJson, printLines, table } from '../output.js';
+import type { ProxyKind } from '../../proxy/types.js';
+import { doctorCommand } from './proxy-doctor.js';
 
 export interface SyncOutput extends SyncReport {
-  proxy: 'haproxy' | 'nginx' | 'none';
+  proxy: ProxyKind;
   applied: boolean;
 }
 
 export function proxyCommand(): Command {
   const proxy = new Command('proxy')
     .description('control the reverse proxy in front of the managed sites')
-    .addHelpText('after', '\nExample:\n  refit proxy sync');
+    .addHelpText('after', '\nExamples:\n  refit proxy sync\n  refit proxy doctor');
   proxy.addCommand(
     new Command('sync')
       .description('apply the running managed sites to the proxy (vhosts, healthy servers); starts the proxy when it is not running')
@@ -63,6 +65,7 @@ export function proxyCommand(): Command {
         else printLines(renderSync(out));
       }),
   );
+  proxy.addCommand(doctorCommand());
   return proxy;
 }
 

@@ -20,10 +20,15 @@ import { childPids, commandLine, exclusiveProxy, processAlive, runTool, waitFor 
 import { readState, writeFileAtomic, writeState } from '../state-file.js';
 import { applySites, findServer, requireSite, withoutServer, withServer, type ProxyState } from '../state.js';
 import type { ApplyOptions, DrainOptions, DrainResult, Listener, ProbeRoute, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
+import { gracefulReload } from './reload.js';
 import { PROBE_HEADER, PROBE_SERVER_HEADER, renderEdge, renderRouter, routerSocket, SERVED_BY_HEADER, tierFiles, type NginxRenderInput } from './render.js';
 
-/** The `proxy.nginx` section plus the proxy-wide server timeout. */
-export type NginxOptions = NginxConfig & Pick<ProxyConfig, 'serverTimeoutMs'>;
+/**
+ * The `proxy.nginx` section plus the proxy-wide server timeout. `edge: false` runs the router
+ * alone, behind the operator's own proxy (nginx-guest and caddy in mode router), whose workers
+ * reach its socket through `socketGroup`.
+ */
+export type NginxOptions = NginxConfig & Pick<ProxyConfig, 'serverTimeoutMs'> & { edge?: boolean; socketGroup?: string };
 
 const START_TIMEOUT_MS = 10_000;
 const ORPHAN_QUIT_MS = 10_000;
@@ -37,6 +42,7 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
   const exclusive = exclusiveProxy(join(o.runDir, 'proxy.lock'), 'refit: nginx change');
   const user = process.getuid?.() === 0 ? o.user : null;
   const tiers = { router: tier('router', renderRouter), edge: tier('edge', renderEdge) };
+  const running: TierName[] = o.edge === false ? ['router'] : ['router', 'edge'];
 
   function tier(name: TierName, render: (i: NginxRenderInput) => string) {
     const f = tierFiles(o.runDir, name);
@@ -75,19 +81,9 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
       markLoaded(f.cfg);
     }
 
-    /**
-     * Graceful reload; done when new workers run and every old one has stopped accepting
-     * (exited, or retitled "shutting down"). Returns the old workers: they finish their
-     * in-flight requests and exit.
-     */
+    /** Graceful reload; returns the old workers, which finish their in-flight requests and exit. */
     async function reload(pid: number): Promise<number[]> {
-      const old = childPids(pid);
-      kill(pid, 'SIGHUP');
-      const switched = await waitFor(() => {
-        const fresh = childPids(pid).some((p) => !old.includes(p));
-        return fresh && old.every((p) => !processAlive(p) || /shutting down/.test(commandLine(p))) ? true : undefined;
-      }, START_TIMEOUT_MS, 20);
-      if (!switched) throw new RefitError('proxy', `nginx ${name} (master ${pid}) did not switch to new workers after a reload`, `see ${f.errorLog}`);
+      const old = await gracefulReload(pid, `nginx ${name}`, `see ${f.errorLog}`);
       recordWorkers(pid);
       markLoaded(f.cfg);
       return old;
@@ -123,11 +119,11 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     const sockDir = join(o.runDir, 'router', 'sock');
     mkdirSync(sockDir, { recursive: true });
     // Only root and the worker user may talk to the router: it trusts the forwarded headers it gets.
-    chmodSync(sockDir, user ? 0o750 : 0o700);
-    if (user) {
-      const account = accountOf(user);
-      chownSync(sockDir, 0, account.gid);
-      requireReachable(o.runDir, user, account);
+    const peer = o.socketGroup ? { name: `group ${o.socketGroup}`, account: { uid: -1, gid: groupOf(o.socketGroup) } } : user ? { name: user, account: accountOf(user) } : null;
+    chmodSync(sockDir, peer ? 0o750 : 0o700);
+    if (peer) {
+      chownSync(sockDir, 0, peer.account.gid);
+      requireReachable(o.runDir, peer.name, peer.account);
     }
   }
 
@@ -136,13 +132,12 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     writeState(stateFile, state);
     const input = renderInput(state);
     const retired = await tiers.router.activate(input);
-    await tiers.edge.activate(input);
+    if (running.includes('edge')) await tiers.edge.activate(input);
     return retired;
   }
 
   const requireRunning = () => {
-    tiers.router.master.require();
-    tiers.edge.master.require();
+    for (const name of running) tiers[name].master.require();
   };
 
   return {
@@ -206,7 +201,7 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     revive: () =>
       exclusive(async () => {
         if (!existsSync(stateFile)) return false;
-        const dead = (['router', 'edge'] as const).filter((n) => tiers[n].master.pid() === null);
+        const dead = running.filter((n) => tiers[n].master.pid() === null);
         if (!dead.length) return false;
         prepareDirs();
         await activate(readState(stateFile));
@@ -218,6 +213,18 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
       await tiers.router.master.stop();
     },
   };
+}
+
+/** A local group's id, from /etc/group. */
+function groupOf(group: string): number {
+  const gid = Number(
+    readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .find((f) => f[0] === group)?.[2],
+  );
+  if (!Number.isInteger(gid)) throw new RefitError('config', `socketGroup ${group} is not a group on this host`, "set it to the group the operator's proxy workers run as (www-data for nginx, caddy for Caddy on Debian)");
+  return gid;
 }
 
 /** A local user's ids, from /etc/passwd. */

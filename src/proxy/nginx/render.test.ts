@@ -75,6 +75,12 @@ describe('the nginx router (sites, servers)', () => {
     expect(cfg).toMatch(/server_name blog\.example;\n {4}location \/ \{ return 503/);
   });
 
+  it('declares $refit_site for the pin map even when no site has a server in rotation (nginx -t refuses an unknown variable)', () => {
+    const cfg = renderRouter(input({ sites: [{ id: 'blog.web', vhosts: ['blog.example'], servers: [] }] }));
+    expect(cfg).toContain('$refit_site:');
+    expect(cfg).toMatch(/default_server;\n {4}set \$refit_site "";\n {4}return 503/);
+  });
+
   it('routes by server_name on its socket, retries failed connections on another server, and leaves out sites without vhosts', () => {
     const cfg = renderRouter(input());
     expect(cfg).toMatch(/listen unix:\/run\/refit\/nginx\/router\/sock\/router\.sock;\n {4}server_name shop\.example \*\.shop\.example;\n {4}location \/ \{\n {6}set \$refit_site site_shop\.web;\n {6}set \$refit_target \$refit_site;/);
