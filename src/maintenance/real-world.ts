@@ -15,7 +15,7 @@ import { removeShadow, shadowRef, startShadow } from '../compose/shadow.js';
 import type { RefitConfig } from '../config/schema.js';
 import type { Engine } from '../docker/engine.js';
 import { oneLine } from '../errors.js';
-import { endpointOf, execInContainer, tagImage } from '../docker/ops.js';
+import { endpointOf, execInContainer, runsByTag, tagImage } from '../docker/ops.js';
 import { openFleet } from '../fleet/fleet.js';
 import { checkHealth, checkThroughProxy } from '../health/check.js';
 import { openJournal, type Journal } from '../journal/journal.js';
@@ -134,6 +134,7 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     pull: async (reference) => ({ imageId: (await pullImage(engine, reference, config.registry, (line) => logger.debug(line))).id }),
     tagTarget: async (reference) => (await engine.inspectImage(reference))?.Id ?? null,
     tag: (imageId, reference) => tagImage(engine, imageId, reference),
+    runsByTag: (reference, imageId) => runsByTag(engine, reference, imageId),
     makePrivateDir: async (path) => {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       await mkdir(path, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
