@@ -8,16 +8,8 @@
 -- connections are all parked prints "refit-wrk drained"; wrk.ts then interrupts wrk, with no
 -- request in flight.
 -- Args: stopFile connectionsPerThread pauseMs getPath postEvery postPath postBytes
-local ffi = require("ffi")
-ffi.cdef [[
-typedef struct { long tv_sec; long tv_usec; } refit_timeval;
-int gettimeofday(refit_timeval *tv, void *tz);
-]]
-local tv = ffi.new("refit_timeval")
-local function now_ms()
-  ffi.C.gettimeofday(tv, nil)
-  return tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
-end
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local now_ms = dofile(here .. "wrk-clock.lua")
 
 local threads = {}
 

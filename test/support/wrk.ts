@@ -34,11 +34,11 @@
  * `firstLines` counts the first body line of each 2xx response (which version answered;
  * `received bytes=N` for a POST to the app's /echo.php), cut at 120 characters.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnWrk } from './wrk-process.js';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'wrk.lua');
 
@@ -135,25 +135,7 @@ export function startWrk(o: WrkOptions): RunningWrk {
     post?.path ?? '/',
     String(post?.bytes ?? 0),
   ];
-  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  let onDrained = () => {};
-  let onStarted = () => {};
-  const started = new Promise<void>((resolve) => (onStarted = resolve));
-  const seen = (what: string) => (out.match(new RegExp(`^refit-wrk ${what} \\d+$`, 'gm'))?.length ?? 0) >= threads;
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (seen('running')) onStarted();
-    if (seen('drained')) onDrained();
-  });
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<string>((resolve) => {
-    child.on('error', (e) => resolve(`could not run wrk: ${e.message}`));
-    child.on('close', (code, signal) => resolve(code === 0 ? '' : `wrk exited with ${code ?? signal}`));
-  });
-  const killTimer = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs ?? o.durationMs + 2 * timeoutMs + 30_000);
-
+  const wrk = spawnWrk(args, { tag: 'refit-wrk', threads, stopFile, dir, timeoutMs, killAfterMs: o.killAfterMs ?? o.durationMs + 2 * timeoutMs + 30_000, what: `load on ${o.host} at ${o.url}` });
   let ending: Promise<WrkResult> | undefined;
   let settle: (outcome: Promise<WrkResult>) => void = () => {};
   const result = new Promise<WrkResult>((resolve) => (settle = resolve));
@@ -161,39 +143,14 @@ export function startWrk(o: WrkOptions): RunningWrk {
   const end = (): Promise<WrkResult> => {
     if (ending) return ending;
     clearTimeout(durationTimer);
-    ending = (async () => {
-      try {
-        if (child.exitCode === null && child.signalCode === null) {
-          writeFileSync(`${stopFile}.new`, String(Date.now()));
-          renameSync(`${stopFile}.new`, stopFile);
-          await new Promise<void>((resolve) => {
-            const bound = setTimeout(resolve, timeoutMs);
-            onDrained = () => {
-              clearTimeout(bound);
-              resolve();
-            };
-            void exited.then(onDrained);
-          });
-          child.kill('SIGINT');
-        }
-        const failure = await exited;
-        if (failure) throw new Error(`${failure} (load on ${o.host} at ${o.url}): ${err.trim() || out.trim()}`);
-        return parseWrkOutput(out);
-      } finally {
-        clearTimeout(killTimer);
-        rmSync(dir, { recursive: true, force: true });
-      }
-    })();
+    ending = wrk.stop().then(parseWrkOutput);
     settle(ending);
     return ending;
   };
   const durationTimer = setTimeout(() => void end(), o.durationMs);
   // wrk ending on its own (it could not connect at start, or was killed) ends the load.
-  void exited.then(() => {
-    onStarted();
-    void end().catch(() => {});
-  });
-  return { started, result, stop: end };
+  void wrk.exited.then(() => void end().catch(() => {}));
+  return { started: wrk.started, result, stop: end };
 }
 
 /** Reads the `refit-wrk ...` lines wrk.lua's done() prints. */
