@@ -22,6 +22,8 @@ import type { Endpoint, ShadowRequest, World } from './world.js';
 export interface FakeContainer {
   id: string;
   imageId: string;
+  /** The reference it was created from. */
+  reference: string;
   ip: string;
   /** The tree bind-mounted at its config path: the directory itself, so it sees edits made to it, wherever it is renamed to. */
   config: FakeDir | null;
@@ -142,7 +144,7 @@ export class FakeWorld implements World {
     this.images.add(opts.image.id);
     const customer = { tree: 'customer-v1' };
     if (opts.configDir) this.fs.set(opts.configDir, customer);
-    this.containers.set(opts.original, { id: 'c0', imageId: opts.image.id, ip: '10.0.0.1', config: opts.configDir ? customer : null, running: true });
+    this.containers.set(opts.original, { id: 'c0', imageId: opts.image.id, reference: opts.image.reference, ip: '10.0.0.1', config: opts.configDir ? customer : null, running: true });
     this.proxy.servers.set(opts.siteId, new Map([[opts.original, { ip: '10.0.0.1', port: 80, state: 'ready' }]]));
   }
 
@@ -186,9 +188,9 @@ export class FakeWorld implements World {
     return [...this.fs.keys()].filter((p) => p === root || p.startsWith(`${root}/`));
   }
 
-  private newContainer(name: string, imageId: string, config: FakeDir | null): void {
+  private newContainer(name: string, reference: string, imageId: string, config: FakeDir | null): void {
     const n = ++this.ids;
-    this.containers.set(name, { id: `c${n}`, imageId, ip: `10.0.1.${n}`, config, running: true });
+    this.containers.set(name, { id: `c${n}`, imageId, reference, ip: `10.0.1.${n}`, config, running: true });
   }
 
   private requireDir(path: string, what: string): FakeDir {
@@ -326,7 +328,7 @@ export class FakeWorld implements World {
       this.requireDir(req.scratch, 'scratch dir');
       this.fs.set(`${req.scratch}/shadow.compose.yml`, { tree: req.image });
     });
-    this.cmd(`shadow.up ${name}`, () => this.newContainer(name, this.tags.get(req.image) ?? req.image, req.mergedDir ? this.requireDir(req.mergedDir, 'merged tree') : null));
+    this.cmd(`shadow.up ${name}`, () => this.newContainer(name, req.image, this.tags.get(req.image) ?? req.image, req.mergedDir ? this.requireDir(req.mergedDir, 'merged tree') : null));
     return (await this.endpointOf(name))!;
   }
   async removeShadow(site: Site) {
@@ -342,13 +344,13 @@ export class FakeWorld implements World {
     this.cmd(`recreate.up ${compose.service}`, () => {
       const imageId = this.tags.get(this.composeImage);
       if (!imageId) throw new Error(`no image ${this.composeImage}`);
-      this.newContainer(name, imageId, this.opts.configDir ? this.requireDir(this.opts.configDir, 'bind mount source') : null);
+      this.newContainer(name, this.composeImage, imageId, this.opts.configDir ? this.requireDir(this.opts.configDir, 'bind mount source') : null);
     });
   }
   async endpointOf(name: string): Promise<Endpoint | null> {
     return this.cmd(`endpoint ${name}`, () => {
       const c = this.containers.get(name);
-      return c?.running ? { name, id: c.id, imageId: c.imageId, ip: c.ip } : null;
+      return c?.running ? { name, id: c.id, imageId: c.imageId, reference: c.reference, ip: c.ip } : null;
     });
   }
   /** Servers the proxy cannot reach although they answer on their own IP (a broken route). */

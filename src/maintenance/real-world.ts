@@ -176,7 +176,7 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     startShadow: async (site, req) => {
       const s = await startShadow(await cliFor(site.compose), site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir, network: config.proxy.network });
       const e = await endpointOf(engine, s.containerName);
-      return { name: s.containerName, id: s.id, imageId: e?.imageId ?? '', ip: s.ip };
+      return { name: s.containerName, id: s.id, imageId: e?.imageId ?? '', reference: e?.reference ?? req.image, ip: s.ip };
     },
     removeShadow: async (site) => {
       await removeShadow(engine, shadowRef(site));
@@ -184,7 +184,7 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     recreateService: async (c) => recreateService(await cliFor(c), target(c), c.service),
     endpointOf: async (name) => {
       const e = await endpointOf(engine, name, config.proxy.network);
-      return e?.running ? { name: e.name, id: e.id, imageId: e.imageId, ip: e.ip } : null;
+      return e?.running ? { name: e.name, id: e.id, imageId: e.imageId, reference: e.reference, ip: e.ip } : null;
     },
     checkHealth: (t) => checkHealth(t, config.health),
     checkPublicPath: async (siteId, server, site) => {

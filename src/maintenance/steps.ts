@@ -146,15 +146,17 @@ async function restoreOldTag(ctx: MaintenanceCtx): Promise<void> {
 
 /**
  * Brings the original back on its old image: by the time this runs (undo of drain-original),
- * configs and compose file are the customer's again. Recreated unless it runs the old image
- * (a repeated undo must not recreate the original it already put back in rotation), then it
+ * configs and compose file are the customer's again. Recreated unless it runs the old image,
+ * created from the old reference (a repeated undo must not recreate the original it already put
+ * back in rotation; one the new tag happened to resolve to the old image is recreated), then it
  * must run the old image ID, pass its health check and be in rotation.
  */
 async function bringOriginalBack(ctx: MaintenanceCtx): Promise<void> {
   const { plan, world } = ctx;
   await restoreOldTag(ctx);
   const now = await world.endpointOf(plan.site.name);
-  if (now?.imageId !== plan.from.imageId) await world.recreateService(plan.site.compose);
+  // What compose would make of the restored files: the old image, created from the old reference.
+  if (now?.imageId !== plan.from.imageId || now.reference !== plan.from.reference) await world.recreateService(plan.site.compose);
   const original = await requireEndpoint(world, plan.site.name, 'original container');
   if (original.imageId !== plan.from.imageId) {
     throw new RefitError('compose', `the original ${original.name} runs image ${original.imageId}, not its old image ${plan.from.imageId}`, `make the compose files of ${plan.site.compose.project} name ${plan.from.reference} again, then run \`refit recover\``);
