@@ -50,12 +50,21 @@ function status(port: number, host: string): Promise<number> {
 /** Milliseconds from `since` until the site answers 200 (and the proxy's state has `ip`, when given). */
 async function msUntilServed(h: Harness, site: TestSite, since: number, ip?: string): Promise<number> {
   while (Date.now() - since < BOUND_MS) {
-    const state = JSON.parse(readFileSync(join(h.stateDir, '..', h.proxy, 'state.json'), 'utf8')) as { sites: { vhosts: string[]; servers: { ip: string; state: string }[] }[] };
-    const servers = state.sites.find((s) => s.vhosts.includes(site.vhost))?.servers ?? [];
+    const servers = proxyServers(h, site);
     if ((await status(h.httpPort, site.vhost)) === 200 && (!ip || servers.some((s) => s.ip === ip && s.state === 'ready'))) return Date.now() - since;
     await sleep(20);
   }
   throw new Error(`${site.vhost} not served within ${BOUND_MS} ms`);
+}
+
+/** The site's servers in the proxy's state ([] before the proxy wrote any). */
+function proxyServers(h: Harness, site: TestSite): { ip: string; state: string }[] {
+  try {
+    const state = JSON.parse(readFileSync(join(h.stateDir, '..', h.proxy, 'state.json'), 'utf8')) as { sites: { vhosts: string[]; servers: { ip: string; state: string }[] }[] };
+    return state.sites.find((s) => s.vhosts.includes(site.vhost))?.servers ?? [];
+  } catch {
+    return [];
+  }
 }
 
 const ipOf = (site: TestSite) => execFileSync('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${site.project}_front").IPAddress}}`, site.container]).toString().trim();

@@ -69,7 +69,7 @@ describe('the nginx edge (clients, TLS)', () => {
 describe('the nginx router (sites, servers)', () => {
   it('puts only ready servers into the upstream, with upstream keep-alive, and answers 503 when none is', () => {
     const cfg = renderRouter(input());
-    expect(cfg).toContain('upstream site_shop.web {\n    server 172.20.0.5:80 max_fails=1 fail_timeout=5s;\n    keepalive 16;\n    keepalive_timeout 30s;\n  }');
+    expect(cfg).toContain('upstream site_shop.web {\n    server 172.20.0.5:80 max_fails=1 fail_timeout=5s;\n    keepalive 64;\n    keepalive_timeout 30s;\n  }');
     expect(cfg).not.toContain('172.20.0.6');
     expect(cfg).not.toContain('upstream site_blog.web');
     expect(cfg).toMatch(/server_name blog\.example;\n {4}location \/ \{ return 503/);
