@@ -126,7 +126,7 @@ async function up(): Promise<void> {
   say('requests during the pass, through the proxy:');
   results.forEach((r, i) => {
     const why = [...Object.entries(r.byStatus).map(([status, n]) => `${n} answered ${status}`), ...(r.unanswered ? [`${r.unanswered} unanswered`] : [])];
-    say(`  ${vhost(SITES[i]!.name).padEnd(22)} ${r.ok} served, ${r.failed} failed${why.length ? ` (${why.join(', ')})` : ''}; answered by ${Object.keys(r.firstLines).map((l) => l.replace('fixture ', '')).join(' then ')}`);
+    say(`  ${vhost(SITES[i]!.name).padEnd(22)} ${r.ok} served, ${r.failed} failed${why.length ? ` (${why.join(', ')})` : ''}; answered by ${Object.keys(r.firstLines).map((l) => l.replace('fixture ', '')).sort().join(' and ')}`);
   });
   say(`the sites stay up: curl -H 'Host: ${vhost('garage')}' http://127.0.0.1:${PORT}/   (npm run demo -- --down removes everything)`);
   say(`see also: REFIT_CONFIG=${CONFIG} npx refit history`);
