@@ -11,7 +11,7 @@ import { RefitError } from '../errors.js';
 import type { JsonValue, MaintenanceLog, StepEntry } from '../journal/types.js';
 import type { Site } from '../site/discover.js';
 import { POLICIES } from '../site/labels.js';
-import type { MaintenancePlan } from './plan.js';
+import type { MaintenancePlan, RevertPlan } from './plan.js';
 import { LEGACY_STEP_NAMES, STEP_ORDER } from './steps.js';
 
 export const PLAN_RECORD_VERSION = 2;
@@ -37,6 +37,7 @@ const siteShape = {
   hooks: z.object({ preUpdate: z.string().nullable(), postUpdate: z.string().nullable() }),
   config: z.object({ containerPath: path, hostPath: path }).nullable(),
   tagRules: z.object({ include: z.string().nullable(), exclude: z.string().nullable(), minAge: z.object({ ms: z.number(), text: z.string() }).nullable() }).optional(),
+  watchMs: z.number().int().min(0).nullable().optional(),
 } satisfies Record<keyof Site, z.ZodType>;
 const pathsShape = {
   scratch: path,
@@ -56,6 +57,7 @@ const planShape = {
   tagChanged: z.boolean(),
   zeroDowntime: z.boolean(),
   shadowName: text,
+  revert: z.object({ watchId: z.number().int().min(1), imageId: text, reason: z.string() } satisfies Record<keyof RevertPlan, z.ZodType>).optional(),
   paths: z.object(pathsShape),
 } satisfies Record<keyof MaintenancePlan, z.ZodType>;
 const planSchema: z.ZodType<MaintenancePlan> = z.object(planShape);

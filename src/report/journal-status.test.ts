@@ -14,6 +14,8 @@ const run = (id: number, pid: number, finished: boolean, result: RunSummary['res
 });
 const inProgress = (id: number, runId: number, container: string, withStep = true): MaintenanceLog => ({
   id,
+  kind: 'update',
+  watchId: null,
   runId,
   container,
   project: container,
