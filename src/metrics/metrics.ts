@@ -22,7 +22,7 @@ export interface Metrics {
   exposition(): Promise<string>;
 }
 
-const RESULTS: ContainerResult[] = ['updated', 'rolled-back', 'failed', 'skipped', 'current'];
+const RESULTS: ContainerResult[] = ['updated', 'reverted', 'rolled-back', 'failed', 'skipped', 'current'];
 
 export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();

@@ -12,6 +12,7 @@ import type { StepTiming } from '../maintenance/runner.js';
 
 const MARK: Record<ContainerReport['result'], string> = {
   updated: 'updated',
+  reverted: 'REVERTED',
   current: 'current',
   planned: 'planned',
   skipped: 'skipped',
