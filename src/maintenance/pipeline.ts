@@ -101,11 +101,15 @@ export async function recoverUnfinished(deps: PipelineDeps): Promise<ContainerRe
 
 const headOf = (log: MaintenanceLog) => ({ container: log.container, project: log.project, service: log.service, from: { reference: log.imageBefore, imageId: '' } });
 
-/** `refit recover` and the start of the daemon: recovery as a run of its own in the journal. */
-export async function recoveryRun(deps: PipelineDeps): Promise<{ runId: number; recovered: ContainerReport[]; failed: boolean }> {
+/**
+ * `refit recover` and the start of the daemon: recovery as a run of its own in the journal.
+ * `settle`: what else a dead refit left (the watch after an update), once its maintenances are whole.
+ */
+export async function recoveryRun(deps: PipelineDeps, settle?: (deps: PipelineDeps, runId: number) => Promise<ContainerReport[]>): Promise<{ runId: number; recovered: ContainerReport[]; failed: boolean }> {
   const runId = deps.journal.beginRun('recover');
   deps.journal.closeAbandonedRuns(runId);
   const recovered = await recoverUnfinished(deps);
+  if (settle) recovered.push(...(await settle(deps, runId)));
   const failed = recovered.some((r) => r.result === 'failed');
   deps.journal.finishRun(runId, failed ? 'failed' : 'success');
   return { runId, recovered, failed };

@@ -50,15 +50,16 @@ export function daemonCommand(): Command {
       const server = ctx.config.metrics.enabled ? await startMetricsServer(ctx.config.metrics.listen, metrics) : null;
       const stop = new AbortController();
       const onSignal = (sig: string) => {
-        log.info({ signal: sig }, 'stopping: the current container is finished or rolled back first');
+        log.info({ signal: sig }, 'stopping: the current container is finished or rolled back first, and watches end (not judged)');
         stop.abort();
+        host.watch.stop();
       };
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
       let keeper: Keeper | null = null;
       try {
         try {
-          const { recovered } = await underHostLock('recover', () => recoveryRun(host.deps));
+          const { recovered } = await underHostLock('recover', () => recoveryRun(host.deps, host.watch.settle));
           for (const r of recovered) log.warn({ container: r.container, result: r.result }, r.reason);
         } catch (err) {
           // Another refit holds the host: it recovers at its own start.
