@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { isRefitError, oneLine } from '../errors.js';
 import type { MaintenanceLog, WatchRecord, WatchState } from '../journal/types.js';
 import { maintainContainer, type PipelineDeps } from '../maintenance/pipeline.js';
+import type { MaintenancePlan } from '../maintenance/plan.js';
 import { readJournaledMaintenance } from '../maintenance/plan-record.js';
 import type { ContainerReport } from '../maintenance/report.js';
 import { siteIdOf } from '../proxy/sites.js';
-import type { Discovery } from '../site/discover.js';
+import type { Discovery, Site } from '../site/discover.js';
 
 /** Reverts of one watch's decision at most (the first, and what crashes took up again). */
 export const MAX_ATTEMPTS = 3;
@@ -34,31 +35,41 @@ export interface RevertOutcome {
 
 /**
  * Runs the revert of a watch that is `reverting` (its decision and hold journaled) and records
- * how it ended in the watch. Never throws: what went wrong is the outcome.
+ * how it ended in the watch. A revert that cannot start (the update is not in the journal, the
+ * container is gone or runs another image) is that outcome; only the journal failing throws.
  */
 export async function runRevert(deps: PipelineDeps, discover: () => Promise<Discovery>, w: WatchRecord, runId: number): Promise<RevertOutcome> {
-  let outcome: RevertOutcome;
-  try {
-    outcome = await revertOnce(deps, discover, w, runId);
-  } catch (err) {
-    outcome = { state: 'revert-failed', reason: `the revert could not start: ${oneLine(err)}`, report: null };
-  }
+  const start = await revertStart(deps, discover, w).catch((err: unknown) => {
+    if (isRefitError(err, 'journal')) throw err;
+    return { why: `the revert could not start: ${oneLine(err)}` };
+  });
+  // The maintenance itself never throws for what happens to the site: its report says it.
+  const outcome: RevertOutcome = 'why' in start ? { state: 'revert-failed', reason: start.why, report: null } : await revertFrom(deps, start, w, runId);
   if (outcome.state === 'reverting') return outcome;
   deps.journal.updateWatch(w.id, { state: outcome.state, ...(outcome.reason ? { reason: `${w.reason ?? ''}; ${outcome.reason}` } : {}) });
   await closeWatch(deps, w);
   return outcome;
 }
 
-async function revertOnce(deps: PipelineDeps, discover: () => Promise<Discovery>, w: WatchRecord, runId: number): Promise<RevertOutcome> {
+interface RevertStart {
+  site: Site;
+  plan: MaintenancePlan;
+}
+
+/** The update to undo (from the journal) and the site as it runs now, or why there is nothing to revert. */
+async function revertStart(deps: PipelineDeps, discover: () => Promise<Discovery>, w: WatchRecord): Promise<RevertStart | { why: string }> {
   const update = w.maintenanceId === null ? null : deps.journal.maintenance(w.maintenanceId);
   const journaled = update ? readJournaledMaintenance(update) : null;
-  if (!journaled?.plan) return { state: 'revert-failed', reason: 'the update it would undo is not in the journal', report: null };
-  const { plan } = journaled;
+  if (!journaled?.plan) return { why: 'the update it would undo is not in the journal' };
   const site = (await discover()).sites.find((s) => s.name === w.container);
-  if (!site) return { state: 'revert-failed', reason: `${w.container} is no longer a managed container`, report: null };
+  if (!site) return { why: `${w.container} is no longer a managed container` };
   if (journaled.newImageId && site.image.id !== journaled.newImageId) {
-    return { state: 'revert-failed', reason: `${w.container} no longer runs the watched image ${journaled.newImageId} (it runs ${site.image.reference}, ${site.image.id}): left as it is`, report: null };
+    return { why: `${w.container} no longer runs the watched image ${journaled.newImageId} (it runs ${site.image.reference}, ${site.image.id}): left as it is` };
   }
+  return { site, plan: journaled.plan };
+}
+
+async function revertFrom(deps: PipelineDeps, { site, plan }: RevertStart, w: WatchRecord, runId: number): Promise<RevertOutcome> {
   const report = await maintainContainer(deps, runId, site, plan.proxySiteId, { reference: plan.from.reference, digest: null }, {
     revert: {
       plan: { watchId: w.id, imageId: plan.from.imageId, reason: w.reason ?? 'the watch decided it' },

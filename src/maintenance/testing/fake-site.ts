@@ -15,7 +15,8 @@ import type { ScheduleTarget } from './schedules.js';
 
 export const OLD = { reference: 'reg.example/web:1.0.0', id: 'sha256:old' };
 export const NEW = { reference: 'reg.example/web:1.1.0', id: 'sha256:new' };
-export const SITE_ID = 'shop_web';
+/** As the pass names it (proxy/sites.ts siteIdOf). */
+export const SITE_ID = 'shop.web';
 export const CONFIG_DIR = '/srv/shop/conf';
 
 export function fakeSite(o: { config?: boolean } = {}): Site {
