@@ -213,7 +213,7 @@ describe('defects of issue 13', () => {
     world.proxy.add = async (siteId, up) => (up.name === site.name && isRecreatedOriginal(up.ip) ? undefined : add(siteId, up));
     const report = await run();
     expect(report.result).toBe('failed');
-    expect(report.reason).toMatch(/original-traffic: the proxy did not put shop-web-1 into site shop\.web/);
+    expect(report.reason).toMatch(/original-traffic: the proxy did not put shop-web-1 into site shop_web/);
     expect(world.proxy.ready(SITE_ID)).toEqual([SHADOW]);
     world.proxy.add = add;
     expect((await recover())[0]!.result).toBe('updated');

@@ -15,6 +15,7 @@ import type { Site } from '../site/discover.js';
 import { faultAfterEntry, withFailures, type Fault } from './faults.js';
 import { asJson, planRecord, readJournaledMaintenance } from './plan-record.js';
 import type { ServerCounters } from '../proxy/types.js';
+import { CounterTally } from '../watch/counters.js';
 import { planMaintenance, type MaintenancePlan, type RevertInput } from './plan.js';
 import { reportWithoutSteps, type ContainerReport, type ContainerResult } from './report.js';
 import { runSteps, undoSteps, type RunOutcome, type StepRecorder, type UndoRetry } from './runner.js';
@@ -70,7 +71,7 @@ export async function maintainContainer(deps: PipelineDeps, runId: number, site:
     ...(opts.revert ? { revert: opts.revert } : {}),
   });
   const ctx = contextFor(plan, deps);
-  if (opts.countersAtStart) ctx.seen.countersAtStart = opts.countersAtStart;
+  if (opts.countersAtStart) ctx.seen.counters = new CounterTally(opts.countersAtStart);
   if (plan.revert) ctx.seen.notes.push(`revert: ${plan.revert.reason}`);
   if (!deps.world.proxy.zeroDowntime) ctx.seen.notes.push(`proxy.type is ${deps.world.proxy.kind}: no traffic is moved, ${site.name} is down while it is recreated`);
   else if (!plan.zeroDowntime) ctx.seen.notes.push(`${site.name} has no refit.vhosts, so the proxy does not route it: it is recreated in place`);

@@ -27,7 +27,7 @@ import type { HealthTarget, Verdict } from '../health/types.js';
 import type { StepOrder } from '../journal/recover.js';
 import type { MergeReport } from '../merge/report.js';
 import type { ResponseCounts } from '../journal/types.js';
-import type { DrainResult, ServerCounters, Upstream } from '../proxy/types.js';
+import type { DrainResult, Upstream } from '../proxy/types.js';
 import { CounterTally } from '../watch/counters.js';
 import type { MaintenancePlan } from './plan.js';
 import type { PublicCheck } from './report.js';
@@ -54,8 +54,12 @@ export interface MaintenanceCtx {
     publicChecks: PublicCheck[];
     drains: { server: string; result: DrainResult }[];
     notes: string[];
-    /** The proxy's counters when the maintenance began (the watch after an update asked for them). */
-    countersAtStart?: ServerCounters[];
+    /**
+     * The proxy's counters since the maintenance began (the watch after an update asked for
+     * them), read again before each change that may reload the proxy: HAProxy's new worker
+     * counts from 0, and what the old one counted is gone once it exits.
+     */
+    counters?: CounterTally;
     /** What the original answered through the proxy from then until it was drained. */
     served?: ResponseCounts;
   };
@@ -150,13 +154,19 @@ async function setAffinity(ctx: MaintenanceCtx, on: boolean): Promise<void> {
   if (ctx.plan.zeroDowntime) await ctx.world.proxy.affinity?.(ctx.plan.proxySiteId, on);
 }
 
-/** What the original answered through the proxy since the maintenance began, from the proxy's counters; null when nobody asked. */
+/** Takes the proxy's counters into the maintenance's tally (when the watch asked for one). */
+async function readCounters(ctx: MaintenanceCtx): Promise<void> {
+  const { world, plan, seen } = ctx;
+  if (seen.counters && world.proxy.counters) seen.counters.add(await world.proxy.counters(plan.proxySiteId));
+}
+
+/** What the original answered through the proxy since the maintenance began; null when nobody asked. */
 async function servedByOriginal(ctx: MaintenanceCtx): Promise<ResponseCounts | null> {
   const { world, plan, seen } = ctx;
-  if (!seen.countersAtStart || !world.proxy.counters) return null;
+  if (!seen.counters) return null;
+  await readCounters(ctx);
   const original = (await world.proxy.list(plan.proxySiteId)).find((s) => s.name === plan.site.name);
-  if (!original) return null;
-  return new CounterTally(seen.countersAtStart).add(await world.proxy.counters(plan.proxySiteId)).servedBy(original);
+  return original ? seen.counters.servedBy(original) : null;
 }
 
 /** The shadow must serve (healthy, and ready in the proxy) for the original to be out of rotation. */
@@ -336,6 +346,8 @@ const shadowTraffic = step({
     const shadow = await requireEndpoint(ctx.world, ctx.plan.shadowName, 'shadow container');
     // On before the second version joins: every client keeps the version it had.
     await setAffinity(ctx, true);
+    // A server more may reload the proxy: what the old version answered so far is read first.
+    await readCounters(ctx);
     return ensureInRotation(ctx, shadow, `shadow ${shadow.name}`);
   },
   async undo(ctx) {

@@ -11,7 +11,8 @@ import { inMemoryJournal, type Journal } from '../journal/journal.js';
 import type { FakeWorld } from '../maintenance/fake-world.js';
 import { runPass, type PassHost } from '../maintenance/pass.js';
 import { maintainContainer, recoverUnfinished, type PipelineDeps } from '../maintenance/pipeline.js';
-import { Crash, fakeSite, fakeWorld, mortalProcess, NEW as NEW_IMAGE, notWhole, OLD, SITE_ID } from '../maintenance/testing/fake-site.js';
+import { Crash, fakeSite, fakeWorld, mortalProcess, NEW as NEW_IMAGE, notWhole, OLD } from '../maintenance/testing/fake-site.js';
+import { siteIdOf } from '../proxy/sites.js';
 import type { UpdateCheck } from '../registry/check.js';
 import type { Site } from '../site/discover.js';
 import { createSiteWatch, type SiteWatch } from './watch.js';
@@ -19,6 +20,8 @@ import { createSiteWatch, type SiteWatch } from './watch.js';
 const STATE = '/var/lib/refit';
 const NEW = { ...NEW_IMAGE, digest: `sha256:${'d'.repeat(64)}` };
 const site = fakeSite();
+/** As the pass names the site in the proxy. */
+const SITE_ID = siteIdOf(site);
 const check: UpdateCheck = {
   container: site.name,
   policy: 'minor',
@@ -67,7 +70,7 @@ const host = (): PassHost => ({
 
 beforeEach(() => {
   journal = inMemoryJournal();
-  world = fakeWorld(site);
+  world = fakeWorld(site, SITE_ID);
   world.registry.set(NEW.reference, NEW.id);
   clock = Date.parse('2026-11-01T03:00:00Z');
   traffic = [0, 0];

@@ -15,8 +15,8 @@ import type { ScheduleTarget } from './schedules.js';
 
 export const OLD = { reference: 'reg.example/web:1.0.0', id: 'sha256:old' };
 export const NEW = { reference: 'reg.example/web:1.1.0', id: 'sha256:new' };
-/** As the pass names it (proxy/sites.ts siteIdOf). */
-export const SITE_ID = 'shop.web';
+/** The site's id in the fake proxy (journals of older refits carry it); a pass names it `shop.web` (fakeWorld's siteId). */
+export const SITE_ID = 'shop_web';
 export const CONFIG_DIR = '/srv/shop/conf';
 
 export function fakeSite(o: { config?: boolean } = {}): Site {
@@ -37,8 +37,8 @@ export function fakeSite(o: { config?: boolean } = {}): Site {
 }
 
 /** The site on its old image; the registry serves NEW for NEW.reference. */
-export function fakeWorld(site: Site): FakeWorld {
-  const world = new FakeWorld({ original: site.name, image: OLD, siteId: SITE_ID, configDir: site.config?.hostPath ?? null });
+export function fakeWorld(site: Site, siteId = SITE_ID): FakeWorld {
+  const world = new FakeWorld({ original: site.name, image: OLD, siteId, configDir: site.config?.hostPath ?? null });
   world.registry.set(NEW.reference, NEW.id);
   return world;
 }
@@ -87,7 +87,7 @@ export function notWhole(world: FakeWorld, site: Site, as: 'old' | 'new', o: { s
   want('the compose image', world.composeImage, side.reference);
   // A same-tag maintenance moves the tag; otherwise the tag the site ran by stays where it was.
   want(`the tag ${d.from.reference}`, world.tags.get(d.from.reference), as === 'new' && d.to.reference === d.from.reference ? d.to.id : d.from.id);
-  want('the proxy', [...(world.proxy.servers.get(SITE_ID) ?? [])], [[site.name, { ip: original?.ip, port: site.port, state: 'ready' }]]);
+  want('the proxy', [...(world.proxy.servers.get(world.opts.siteId) ?? [])], [[site.name, { ip: original?.ip, port: site.port, state: 'ready' }]]);
   want('the affinity', [...world.proxy.affinitySites], []);
   want('the containers', [...world.containers.keys()], [site.name]);
   want('the extract containers', [...world.extractContainers.keys()], []);
@@ -230,7 +230,7 @@ function revertSetup(scenario: Scenario, journal: Journal, stateDir: string) {
 export function brokenInvariants(world: FakeWorld, site: Site, log: MaintenanceLog | null, o: { stateDir: string; direction: Direction }): string[] {
   const d = o.direction;
   const problems: string[] = [];
-  const ready = [...(world.proxy.servers.get(SITE_ID) ?? [])].filter(([, s]) => s.state === 'ready');
+  const ready = [...(world.proxy.servers.get(world.opts.siteId) ?? [])].filter(([, s]) => s.state === 'ready');
   if (!ready.length) problems.push('the site has no ready server');
   for (const [name, s] of ready) {
     const c = world.containers.get(name);
