@@ -11,9 +11,8 @@ import { inMemoryJournal, type Journal } from '../journal/journal.js';
 import type { FakeWorld } from '../maintenance/fake-world.js';
 import { runPass, type PassHost } from '../maintenance/pass.js';
 import { maintainContainer, recoverUnfinished, type PipelineDeps } from '../maintenance/pipeline.js';
-import { Crash, fakeSite, fakeWorld, mortalProcess, NEW as NEW_IMAGE, notWhole, OLD } from '../maintenance/testing/fake-site.js';
+import { Crash, fakeSite, fakeWorld, mortalProcess, NEW as NEW_IMAGE, notWhole, OLD, updateCheckOf } from '../maintenance/testing/fake-site.js';
 import { siteIdOf } from '../proxy/sites.js';
-import type { UpdateCheck } from '../registry/check.js';
 import type { Site } from '../site/discover.js';
 import { createSiteWatch, type SiteWatch } from './watch.js';
 
@@ -22,15 +21,7 @@ const NEW = { ...NEW_IMAGE, digest: `sha256:${'d'.repeat(64)}` };
 const site = fakeSite();
 /** As the pass names the site in the proxy. */
 const SITE_ID = siteIdOf(site);
-const check: UpdateCheck = {
-  container: site.name,
-  policy: 'minor',
-  current: { reference: OLD.reference, imageId: OLD.id, digest: null },
-  candidate: { reference: NEW.reference, digest: NEW.digest },
-  status: 'update',
-  reason: '1.1.0 is newer',
-  passedOver: [],
-};
+const check = updateCheckOf(site, NEW.digest);
 
 let journal: Journal;
 let world: FakeWorld;

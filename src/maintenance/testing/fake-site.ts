@@ -7,6 +7,7 @@
 import { dirname } from 'node:path';
 import type { Journal } from '../../journal/journal.js';
 import type { MaintenanceLog } from '../../journal/types.js';
+import type { UpdateCheck } from '../../registry/check.js';
 import type { Site } from '../../site/discover.js';
 import { swapNames } from '../../site-config/swap.js';
 import { FakeWorld, mergedTree } from '../fake-world.js';
@@ -33,6 +34,19 @@ export function fakeSite(o: { config?: boolean } = {}): Site {
     healthPath: '/refit/health',
     hooks: { preUpdate: null, postUpdate: null },
     config: o.config === false ? null : { containerPath: '/etc/site', hostPath: CONFIG_DIR },
+  };
+}
+
+/** The registry's answer for the fake site: NEW.reference is an update, its digest `digest`. */
+export function updateCheckOf(site: Site, digest: string): UpdateCheck {
+  return {
+    container: site.name,
+    policy: 'minor',
+    current: { reference: OLD.reference, imageId: OLD.id, digest: null },
+    candidate: { reference: NEW.reference, digest },
+    status: 'update',
+    reason: '1.1.0 is newer',
+    passedOver: [],
   };
 }
 
