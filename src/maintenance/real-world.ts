@@ -72,6 +72,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     discover,
     checkHealth: (t) => checkHealth(t, config.health),
     busySince: (since) => busySites(journal.busySince(since)),
+    watched: () => busySites(journal.watchesIn(['waiting', 'watching', 'reverting'])),
   };
 
   return {

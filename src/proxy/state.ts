@@ -41,9 +41,9 @@ const VHOST = /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
  * the listed servers, in rotation (a server already there keeps its slot). A site in `owned`
  * keeps the servers and states it has: a maintenance is moving them (and its affinity, which
  * only a maintenance sets). Counting (`observed`) outlives a maintenance: the watch after it
- * reads it.
+ * reads it; given the sites that are being watched, counting stops on every other.
  */
-export function applySites(prev: ProxyState, sites: ProxySite[], owned: ReadonlySet<string> = new Set()): ProxyState {
+export function applySites(prev: ProxyState, sites: ProxySite[], owned: ReadonlySet<string> = new Set(), observed?: ReadonlySet<string>): ProxyState {
   const seen = new Set<string>();
   const claimed = new Map<string, string>();
   const next: SiteEntry[] = [];
@@ -58,9 +58,9 @@ export function applySites(prev: ProxyState, sites: ProxySite[], owned: Readonly
       claimed.set(vhost, site.id);
     }
     const before = prev.sites.find((s) => s.id === site.id);
-    const observed = before?.observed ? { observed: true } : {};
+    const counted = before?.observed && (!observed || observed.has(site.id)) ? { observed: true } : {};
     if (before && owned.has(site.id)) {
-      next.push({ id: site.id, vhosts: [...site.vhosts], servers: before.servers, ...observed, ...(before.affinity ? { affinity: true } : {}) });
+      next.push({ id: site.id, vhosts: [...site.vhosts], servers: before.servers, ...counted, ...(before.affinity ? { affinity: true } : {}) });
       continue;
     }
     const servers: ServerEntry[] = [];
@@ -70,7 +70,7 @@ export function applySites(prev: ProxyState, sites: ProxySite[], owned: Readonly
       const slot = before?.servers.find((s) => s.name === up.name)?.slot;
       servers.push({ name: up.name, ip: up.ip, port: up.port, state: 'ready', ...(slot ? { slot } : {}) });
     }
-    next.push({ id: site.id, vhosts: [...site.vhosts], servers, ...observed });
+    next.push({ id: site.id, vhosts: [...site.vhosts], servers, ...counted });
   }
   // An owned site the set no longer names (its container was just recreated or stopped) stays too.
   for (const site of prev.sites) if (owned.has(site.id) && !seen.has(site.id)) next.push(site);

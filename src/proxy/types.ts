@@ -37,6 +37,12 @@ export interface ApplyOptions {
    * a site between the question and the change.
    */
   owned?: () => ReadonlySet<string>;
+  /**
+   * Sites whose responses are counted now (an open watch after an update): apply keeps counting
+   * them and stops counting any other site (what a refit that died while watching left on).
+   * Absent: counting stays as it is.
+   */
+  observed?: () => ReadonlySet<string>;
 }
 
 /** Where a proxy listens for the public, as refit's own probes reach it. */

@@ -159,7 +159,7 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
       exclusive(async () => {
         mkdirSync(o.runDir, { recursive: true, mode: 0o755 });
         chmodSync(o.runDir, 0o755);
-        const state = withSlots(applySites(readState(files.state), sites, opts.owned?.()));
+        const state = withSlots(applySites(readState(files.state), sites, opts.owned?.(), opts.observed?.()));
         await activate(state, await install(state));
       }),
 

@@ -185,7 +185,7 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     apply: (sites: ProxySite[], opts: ApplyOptions = {}) =>
       exclusive(async () => {
         prepareDirs();
-        await activate(applySites(readState(stateFile), sites, opts.owned?.()));
+        await activate(applySites(readState(stateFile), sites, opts.owned?.(), opts.observed?.()));
       }),
 
     add: (siteId: string, up: Upstream) =>
