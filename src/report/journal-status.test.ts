@@ -99,7 +99,13 @@ describe('journal status', () => {
     const hold: HoldRecord = { id: 1, reference: 'web:1.1.0', digest: null, imageId: 'sha256:b', container: 'site2', watchId: 2, reason: '5xx rate 30.0% …', created: new Date('2026-11-03T03:12:00Z'), released: null };
     const s = journalStatus([run(3, 300, false), run(2, 200, true)], [], 300, [], {
       open: [w(1, 3, 'watching'), w(4, 2, 'watching')],
-      recent: [w(1, 3, 'watching'), w(2, 3, 'reverted', { reason: '5xx rate 30.0% …' }), w(3, 3, 'not-judged', { reason: 'web:1.1.0 answered 3 request(s) …' })],
+      recent: [
+        w(1, 3, 'watching'),
+        w(2, 3, 'reverted', { reason: '5xx rate 30.0% …' }),
+        w(3, 3, 'not-judged', { reason: 'web:1.1.0 answered 3 request(s) …' }),
+        // An older run's watch, closed before the newest run began: not shown.
+        w(5, 2, 'kept', { finished: new Date('2026-11-02T03:20:00Z') }),
+      ],
       holds: [hold],
     });
     expect(s.watches.map((x) => [x.watchId, x.state, x.live])).toEqual([[1, 'watching', true], [2, 'reverted', false], [3, 'not-judged', false], [4, 'watching', false]]);

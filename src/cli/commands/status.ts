@@ -44,7 +44,7 @@ function readJournalStatus(stateDir: string): { journal: JournalStatus; queued: 
   try {
     const runs = journal.lastRuns(RUNS_SHOWN);
     const recent = runs[0] ? journal.history({ since: runs[0].started, limit: 1000 }) : [];
-    const watch = { open: journal.watchesIn(['waiting', 'watching', 'reverting']), recent: runs[0] ? journal.recentWatches(runs[0].started, 100) : [], holds: journal.holds() };
+    const watch = { open: journal.watchesIn(['waiting', 'watching', 'reverting']), recent: runs.length ? journal.recentWatches(runs.at(-1)!.started, 100) : [], holds: journal.holds() };
     return { journal: journalStatus(runs, journal.unfinished(), liveHolder(stateDir)?.pid ?? null, recent, watch), queued: outbox.size() };
   } finally {
     outbox.close();
