@@ -121,6 +121,9 @@ describe.each(['haproxy', 'nginx'] as const)('the watch after an update, through
     const again = await run(s);
     expect(again.code, story(again)).toBe(0);
     expect(again.json<PassReport>().containers[0]).toMatchObject({ result: 'skipped', reason: expect.stringMatching(/is held on this host since/) });
+    const released = await refitAsync(['holds', 'release', String(c!.watch!.holdId)], h.env);
+    expect(released.code, story(released)).toBe(0);
+    expect((await status()).holds).toEqual([]);
   });
 
   it('keeps a good release under the same load, once its window has passed', async () => {
@@ -197,8 +200,10 @@ describe.each(['haproxy', 'nginx'] as const)('the watch after an update, through
     expect(answers[0]).toBe(h.servesLine('1.0.0'));
     expect(answers.filter((a) => a !== h.servesLine('1.0.0') && a !== h.servesLine('1.1.0')), answers.join(' | ')).toEqual([]);
     expect(answers.at(-1)).toBe(h.servesLine('1.1.0'));
-    // Once it was moved on, it stayed on the new version.
-    expect(answers.slice(answers.indexOf(h.servesLine('1.1.0'))).every((a) => a === h.servesLine('1.1.0')), answers.join(' | ')).toBe(true);
+    // HAProxy moves it once, for good. nginx's router reload that drains the old server lets its old
+    // workers answer for a moment more by the old routing (docs/proxy.md): it may flip back meanwhile.
+    const switches = answers.filter((a, i) => i > 0 && a !== answers[i - 1]).length;
+    if (proxy === 'haproxy') expect(switches, answers.join(' | ')).toBe(1);
     const [c] = r.json<PassReport>().containers;
     expect(c!.drains.find((d) => d.server === s.container)?.result.drained).toBe(true);
     expect(cookieOf(await requestThroughProxy(h, s)), 'no cookie after the maintenance').toBeUndefined();
@@ -221,6 +226,8 @@ describe.each(['haproxy', 'nginx'] as const)('the watch after an update, through
     expect(recover.json<{ recovered: { kind?: string; result: string }[] }>().recovered.map((x) => [x.kind, x.result])).toEqual(recovered.map((result) => ['revert', result]));
     expectOnlyTheReleasesOwn500s(load, story(killed, recover));
     await expectWhole(h, s, 'old');
-    expect((await status()).watches.find((w) => w.container === s.container)).toMatchObject({ state: 'reverted' });
+    const st = await status();
+    expect(st.watches.find((w) => w.container === s.container)).toMatchObject({ state: 'reverted' });
+    for (const hold of st.holds) expect((await refitAsync(['holds', 'release', String(hold.holdId)], h.env)).code).toBe(0);
   });
 });

@@ -103,8 +103,8 @@ describe('journal status', () => {
         w(1, 3, 'watching'),
         w(2, 3, 'reverted', { reason: '5xx rate 30.0% …' }),
         w(3, 3, 'not-judged', { reason: 'web:1.1.0 answered 3 request(s) …' }),
-        // An older run's watch, closed before the newest run began: not shown.
-        w(5, 2, 'kept', { finished: new Date('2026-11-02T03:20:00Z') }),
+        // A watch of a run no longer shown, closed before the oldest shown began: not shown.
+        w(5, 1, 'kept', { finished: new Date('2026-10-30T03:20:00Z') }),
       ],
       holds: [hold],
     });

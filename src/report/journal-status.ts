@@ -46,7 +46,7 @@ export interface JournalStatus {
   unfinished: MaintenanceInProgress[];
   /** The sites the newest run skipped with a reason it journaled (the fleet's rollout rules, holds), and why. */
   skipped: { runId: number; container: string; imageAfter: string | null; reason: string }[];
-  /** The watch after each update of the newest run (or settled by it), and any still open (a live refit's, or one a dead refit left for recover). */
+  /** The watch after each update of the runs shown (or settled since), and any still open (a live refit's, or one a dead refit left for recover). */
   watches: WatchStatus[];
   /** Images held on this host until an operator releases them (`refit holds release`). */
   holds: HoldStatus[];
@@ -112,7 +112,7 @@ export function journalStatus(
     skipped: recent
       .filter((m) => m.runId === runs[0]?.id && m.status === 'skipped')
       .map((m) => ({ runId: m.runId, container: m.container, imageAfter: m.imageAfter, reason: m.reason ?? '' })),
-    watches: [...(watch.open ?? []), ...(watch.recent ?? []).filter((w) => isNewest(w, runs[0]) && !watch.open?.some((o) => o.id === w.id))]
+    watches: [...(watch.open ?? []), ...(watch.recent ?? []).filter((w) => isRecent(w, runs) && !watch.open?.some((o) => o.id === w.id))]
       .sort((a, b) => a.id - b.id)
       .map((w) => watchStatus(w, running.has(w.runId))),
     holds: (watch.holds ?? []).map((h) => ({ holdId: h.id, reference: h.reference, digest: h.digest, imageId: h.imageId, container: h.container, since: h.created.toISOString(), reason: h.reason })),
@@ -121,8 +121,8 @@ export function journalStatus(
 
 const OPEN: readonly WatchState[] = ['waiting', 'watching', 'reverting'];
 
-/** A watch of the newest run, or one it settled (a recover closes what a killed run left). */
-const isNewest = (w: WatchRecord, newest: RunSummary | undefined) => !!newest && (w.runId === newest.id || (w.finished !== null && w.finished >= newest.started));
+/** A watch of the runs shown, or one closed since the oldest of them began (a recover settles what a killed run left). */
+const isRecent = (w: WatchRecord, runs: RunSummary[]) => runs.some((r) => r.id === w.runId) || (runs.length > 0 && w.finished !== null && w.finished >= runs.at(-1)!.started);
 
 function watchStatus(w: WatchRecord, live: boolean): WatchStatus {
   return {
