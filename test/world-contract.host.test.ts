@@ -11,8 +11,10 @@ import { dirname, join } from 'node:path';
 import { worldContract } from '../src/maintenance/testing/world-contract.js';
 import { EXTRACT_FOR_LABEL, EXTRACT_OWNER_LABEL } from '../src/merge/extract.js';
 import { stage, swapNames } from '../src/site-config/swap.js';
+import { expect } from 'vitest';
 import { halfAddHaproxy } from './support/half-add.js';
 import { startHarness } from './support/host-harness.js';
+import { getThroughProxy } from './support/site-checks.js';
 import { realSite } from './support/real-site.js';
 import { suiteName } from './support/suite.js';
 
@@ -55,6 +57,9 @@ worldContract(
         writeFileSync(file, readFileSync(file, 'utf8').replace(/image: "[^"]+"/, `image: "${reference}"`));
       },
       halfAdd: (up) => halfAddHaproxy(dirname(adminSocket), proxySiteId, up),
+      traffic: async (n) => {
+        for (let i = 0; i < n; i++) expect((await getThroughProxy(h, testSite)).status).toBe(200);
+      },
       halfInstall: async (mergedDir, id, upTo) => {
         const names = swapNames(site.config!.hostPath, id);
         stage(names, mergedDir);

@@ -2,8 +2,10 @@
  * The model-based fault test on the fake world: thousands of seeded schedules of failures and
  * kills at every command, in `run`, in `recover` and inside undos, with repeated recovers
  * (testing/schedules.ts). After every command: the site has a ready server on a proven image,
- * the config dir is the customer's tree or its merge, the compose file old or bumped, and the
- * journal agrees with the world; once closed, the site is whole and nothing is left over.
+ * the config dir is the customer's tree or its merge, the compose file old or bumped, affinity on
+ * only while two versions may share, and the journal agrees with the world; once closed, the
+ * site is whole and nothing is left over. A quarter of the schedules are reverts (the watch
+ * after an update going back to the image it replaced) instead of updates.
  *
  * A failure prints each failing seed; replay one with REFIT_SCHEDULE_SEED=N (and more schedules
  * with REFIT_SCHEDULES=N).
@@ -21,6 +23,7 @@ describe('seeded fault schedules on the fake world', () => {
     const failures: string[] = [];
     const endings: Record<string, number> = {};
     const faults: Fault[] = [];
+    const reverts: Record<string, number> = {};
     const seeds = ONLY ? [Number(ONLY)] : Array.from({ length: COUNT }, (_, i) => i + 1);
     for (const seed of seeds) {
       const rand = seeded(seed);
@@ -30,6 +33,7 @@ describe('seeded fault schedules on the fake world', () => {
       const r = await runSchedule(fakeTarget(scenario, journal), rand, options);
       journal.close();
       endings[r.status] = (endings[r.status] ?? 0) + 1;
+      if (scenario.revert) reverts[r.status] = (reverts[r.status] ?? 0) + 1;
       faults.push(...r.faults);
       if (r.problems.length) {
         const trail = r.faults.map((f) => `${f.kind} ${f.at} (process ${f.process}, ${f.during})`).join('; ');
@@ -49,6 +53,10 @@ describe('seeded fault schedules on the fake world', () => {
     expect(faults.filter((f) => f.during.endsWith('undo-begin')).length).toBeGreaterThan(100); // inside undos
     expect(kills.filter((f) => f.at.startsWith('after journal')).length).toBeGreaterThan(100); // between journal entries
     expect(faults.filter((f) => f.at.startsWith('after proxy.add-server')).length).toBeGreaterThan(10); // between the two commands of an add
+    // Reverts (the watch's way back to the image an update replaced) end both ways too, faults in their own first step.
+    expect(reverts.updated).toBeGreaterThan(COUNT / 20);
+    expect(reverts['rolled-back']).toBeGreaterThan(COUNT / 100);
+    expect(faults.filter((f) => f.during.startsWith('old-image ')).length).toBeGreaterThan(10);
     const afterCommit = ['original-traffic', 'retire-shadow', 'commit-configs', 'remove-scratch'];
     expect(faults.filter((f) => afterCommit.some((s) => f.during.startsWith(`${s} `))).length).toBeGreaterThan(100); // past the commit point
   }, 300_000);

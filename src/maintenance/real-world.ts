@@ -35,6 +35,7 @@ import { checkUpdates } from '../registry/check.js';
 import { pullImage } from '../registry/pull.js';
 import { discoverSites, type Site } from '../site/discover.js';
 import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
+import { createSiteWatch, type SiteWatch } from '../watch/watch.js';
 import { bumpImageTag, restoreComposeFiles, saveComposeFiles, whyTagCannotChange } from './compose-files.js';
 import { faultsFrom } from './faults.js';
 import type { PassHost } from './pass.js';
@@ -43,6 +44,7 @@ import type { World } from './world.js';
 
 export interface Host extends PassHost {
   journal: Journal;
+  watch: SiteWatch;
   /** What a proxy sync needs (the pass, the daemon's keeper). */
   sync: SyncDeps;
   /** The terminal task list, when stderr is a terminal and output is not JSON. */
@@ -70,6 +72,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     discover,
     checkHealth: (t) => checkHealth(t, config.health),
     busySince: (since) => busySites(journal.busySince(since)),
+    watched: () => busySites(journal.watchesIn(['waiting', 'watching', 'reverting'])),
   };
 
   return {
@@ -84,6 +87,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
       await execInContainer(engine, container, command, config.maintenance.hookTimeoutMs);
     },
     ...(fleet ? { fleet: fleet.gate } : {}),
+    watch: createSiteWatch({ config: config.maintenance.watch, discover, log: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) } }),
     async announce(report) {
       fleet?.passFinished(report);
       for (const incident of incidents(report, hostname())) notifier.incident(incident);

@@ -14,7 +14,7 @@
 import type { Journal } from '../../journal/journal.js';
 import type { MaintenanceLog } from '../../journal/types.js';
 import type { Site } from '../../site/discover.js';
-import { maintainContainer, recoverUnfinished, type Candidate, type PipelineDeps } from '../pipeline.js';
+import { maintainContainer, recoverUnfinished, type Candidate, type MaintainOptions, type PipelineDeps } from '../pipeline.js';
 import type { World } from '../world.js';
 
 /** Throws out of a killed process; nothing of it runs after. */
@@ -29,6 +29,8 @@ export interface ScheduleTarget {
   site: Site;
   proxySiteId: string;
   candidate: Candidate;
+  /** A revert's (the maintenance process 1 runs). */
+  options?: MaintainOptions;
   stateDir: string;
   /** Calls `watch` around every command of the world from now on (null: stop). */
   watch(watch: CommandWatch | null): void;
@@ -88,7 +90,7 @@ export function seeded(seed: number): () => number {
 
 /** The writes of a maintenance a kill may follow; other writes (runs, the maintenance's start) only count. */
 const JOURNAL_WRITES = new Set(['stepBegin', 'stepDone', 'stepFailed', 'undoBegin', 'undoDone', 'finishMaintenance']);
-const READS = new Set(['unfinished', 'history', 'lastRuns', 'file']);
+const READS = new Set(['unfinished', 'history', 'lastRuns', 'file', 'maintenance', 'revertsOf', 'watch', 'watchesIn', 'recentWatches', 'holds']);
 
 export async function runSchedule(target: ScheduleTarget, rand: () => number, o: ScheduleOptions): Promise<ScheduleResult> {
   const faults: Fault[] = [];
@@ -175,7 +177,7 @@ export async function runSchedule(target: ScheduleTarget, rand: () => number, o:
     });
     const deps: PipelineDeps = { world: target.world, journal, stateDir: target.stateDir, keepBackups: 3, undoRetry: o.undoRetry ?? { attempts: 3, delayMs: 0 } };
     try {
-      if (processNo === 1) await maintainContainer(deps, target.journal.beginRun('run'), target.site, target.proxySiteId, target.candidate);
+      if (processNo === 1) await maintainContainer(deps, target.journal.beginRun('run'), target.site, target.proxySiteId, target.candidate, target.options);
       else await recoverUnfinished(deps);
     } catch (err) {
       if (!(err instanceof Killed)) problems.push(`${where('threw')}: ${(err as Error).stack ?? err}`);
