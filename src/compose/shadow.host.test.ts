@@ -2,7 +2,7 @@
  * The shadow against real Compose v1 and v2: a site with labels, env, a named volume, a custom
  * network and a bind-mounted config dir gets a shadow that runs the new image on the merged
  * configs, shares the original's network and volume, publishes nothing, and goes away without
- * touching the original.
+ * touching the original, nor the shadow of another service of the project.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -127,6 +127,21 @@ describe.each(FLAVORS)('shadow with Compose %s', (flavor) => {
     expect(docker('network', 'inspect', '-f', '{{.Name}}', `${project.project}_front`)).toBe(`${project.project}_front`);
     expect(docker('volume', 'inspect', '-f', '{{.Name}}', `${project.project}_data`)).toBe(`${project.project}_data`);
     expect(await removeShadow(engine, shadowRef(site))).toEqual({ containers: [], networks: [] });
+  });
+
+  it('the shadows of two services of the project live side by side: removing one leaves the other running', async () => {
+    const peer: Site = { ...site, name: project.containerName('peer'), compose: { ...site.compose, service: 'peer' }, config: null };
+    const peerScratch = mkdtempSync(join(tmpdir(), 'refit-shadow-scratch-'));
+    try {
+      const web = await startShadow(project.cli, site, { engine, image: NEW, scratchDir: scratch, mergedDir: join(scratch, 'merged'), network: `${project.project}_front` });
+      const other = await startShadow(project.cli, peer, { engine, image: NEW, scratchDir: peerScratch, mergedDir: null });
+      expect((await removeShadow(engine, shadowRef(peer))).containers).toEqual([other.containerName]);
+      expect(inspect(web.containerName).State.Running).toBe(true);
+      expect((await removeShadow(engine, shadowRef(site))).containers).toEqual([web.containerName]);
+    } finally {
+      await removeShadow(engine, shadowRef(peer));
+      rmSync(peerScratch, { recursive: true, force: true });
+    }
   });
 });
 

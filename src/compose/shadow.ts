@@ -22,6 +22,8 @@ const PROJECT_LABEL = 'com.docker.compose.project';
 export interface ShadowRef {
   project: string;
   containerName: string;
+  /** The original container: the shadow project of a Compose project holds one shadow per service being maintained. */
+  original: string;
 }
 
 export interface Shadow extends ShadowRef {
@@ -47,6 +49,7 @@ export interface ShadowOptions {
 export const shadowRef = (site: Pick<Site, 'name' | 'compose'>): ShadowRef => ({
   project: shadowProjectName(site.compose.project),
   containerName: shadowContainerName(site.name),
+  original: site.name,
 });
 
 /** Starts (or, after an interrupted attempt, recreates) the shadow of `site` and returns where it answers. */
@@ -92,18 +95,19 @@ export async function startShadow(cli: ComposeCli, site: Site, opts: ShadowOptio
 /**
  * Stops the shadow's container gracefully, as Compose stops a service (its stop signal, then
  * SIGKILL only after its grace period: the container's StopTimeout, Compose's
- * stop_grace_period), then removes it (with its anonymous volumes) and any network the shadow
- * project created, found by their Compose project label: works after a crash without the
- * override file, is a no-op when nothing is left, and never matches the original, whose
- * resources carry the original project's label.
+ * stop_grace_period), then removes it (with its anonymous volumes) and, once the shadow project
+ * has no container left (another service of the project may have its shadow there at the same
+ * time), any network it created, found by their Compose project and shadow labels: works after
+ * a crash without the override file, is a no-op when nothing is left, and never matches the
+ * original, whose resources carry the original project's label.
  */
 export async function removeShadow(engine: Engine, ref: ShadowRef): Promise<{ containers: string[]; networks: string[] }> {
   if (!ref.project.endsWith(SHADOW_SUFFIX)) throw new RefitError('internal', `refusing to remove project ${ref.project}: it is not a shadow project`);
   const removed = { containers: [] as string[], networks: [] as string[] };
   const byProject = { label: [`${PROJECT_LABEL}=${ref.project}`] };
-  const what = `remove the shadow project ${ref.project}`;
+  const what = `remove the shadow ${ref.containerName} of ${ref.original}`;
   try {
-    const containers = await engine.call(what, (abortSignal) => engine.api.listContainers({ all: true, filters: { label: [...byProject.label, SHADOW_LABEL] }, abortSignal }));
+    const containers = await engine.call(what, (abortSignal) => engine.api.listContainers({ all: true, filters: { label: [...byProject.label, `${SHADOW_LABEL}=${ref.original}`] }, abortSignal }));
     for (const c of containers) {
       const container = engine.api.getContainer(c.Id);
       if (c.State === 'running' || c.State === 'restarting') {
@@ -113,6 +117,7 @@ export async function removeShadow(engine: Engine, ref: ShadowRef): Promise<{ co
       await engine.call(what, (abortSignal) => container.remove({ force: true, v: true, abortSignal }));
       removed.containers.push((c.Names[0] ?? c.Id).replace(/^\//, ''));
     }
+    if ((await engine.call(what, (abortSignal) => engine.api.listContainers({ all: true, filters: byProject, abortSignal }))).length) return removed;
     for (const n of await engine.call(what, (abortSignal) => engine.api.listNetworks({ filters: byProject, abortSignal }))) {
       await engine.call(what, (abortSignal) => engine.api.getNetwork(n.Id).remove({ abortSignal }));
       removed.networks.push(n.Name);

@@ -239,11 +239,13 @@ export const watchSchema = z.preprocess(
 
 export const maintenanceSchema = z
   .object({
-    /** How many containers are updated at once. */
-    concurrency: z.number().int().min(1).max(32).default(1),
+    /** How many containers are updated at once; `auto`: from the host's CPU count (maintenance/schedule.ts). */
+    concurrency: z.union([z.literal('auto'), z.number().int().min(1).max(32)], { message: 'must be auto or a number from 1 to 32' }).default('auto'),
     /** Config backups kept per site. */
     keepBackups: z.number().int().min(1).default(5),
     hookTimeoutMs: ms(60_000, 1),
+    /** The nice value `run`, `recover` and `daemon` lower themselves to (0: unchanged); the proxies they start keep refit's own. */
+    nice: z.number().int().min(0).max(19).default(10),
     watch: watchSchema.default(() => watchSchema.parse({})),
   })
   .strict();

@@ -55,6 +55,26 @@ export async function tagImage(engine: Engine, imageId: string, reference: strin
   }
 }
 
+/**
+ * Whether a running container was created from `reference` and runs `imageId`. Asked of the
+ * container's own config: the engine's list shows the ID instead of the reference once the tag
+ * has moved on.
+ */
+export async function runsByTag(engine: Engine, reference: string, imageId: string): Promise<boolean> {
+  const what = `list the running containers of image ${imageId}`;
+  const running = await engine.call(what, (abortSignal) => engine.api.listContainers({ filters: { status: ['running'] }, abortSignal })).catch((err: unknown) => {
+    throw err instanceof RefitError ? err : engineError(what, err);
+  });
+  for (const c of running.filter((r) => r.ImageID === imageId)) {
+    const info = await engine.inspectContainer(c.Id).catch((err: unknown) => {
+      if (statusOf(err) === 404 || statusOf((err as { cause?: unknown }).cause) === 404) return null; // gone meanwhile
+      throw err;
+    });
+    if (info?.Config.Image === reference) return true;
+  }
+  return false;
+}
+
 /** Runs `sh -c command` in the container; rejects with its output when it exits non-zero or times out. */
 export async function execInContainer(engine: Engine, name: string, command: string, timeoutMs: number): Promise<string> {
   const container = engine.api.getContainer(name);

@@ -245,6 +245,26 @@ describe('attempts', () => {
     expect(v.attempts.at(-1)).toMatchObject({ passed: true, number: v.attempts.length });
   });
 
+  it('a container still starting: the check first waits for its port (at most one interval), so no attempt is spent on it', async () => {
+    const probeServer = createTcpServer();
+    const port = await listen(probeServer);
+    await new Promise((r) => probeServer.close(r));
+    setTimeout(() => void listen(track(createHttpServer((req, res) => (req.url === '/refit/health' ? healthy(res) : send(res, 500)))), port), 150);
+    const v = await checkHealth(target(port), opts({ attempts: 3, intervalMs: 60_000 }));
+    expect(v).toMatchObject({ healthy: true, attempts: [{ number: 1, passed: true }] });
+    expect(v.portWaitMs).toBeGreaterThan(0);
+  });
+
+  it('a port that never opens: the wait ends after one interval, then every attempt runs as configured', async () => {
+    const probeServer = createTcpServer();
+    const port = await listen(probeServer);
+    await new Promise((r) => probeServer.close(r));
+    const v = await checkHealth(target(port), opts({ attempts: 2, intervalMs: 50 }));
+    expect(v.healthy).toBe(false);
+    expect(v.attempts.map((a) => a.reason)).toEqual([expect.stringMatching(/connection refused/), expect.stringMatching(/connection refused/)]);
+    expect(v.portWaitMs).toBeGreaterThanOrEqual(50);
+  });
+
   it('an app that never passes is tried exactly `attempts` times', async () => {
     const { port, seen } = await app((req, res) => send(res, req.url === '/' ? 502 : 404));
     const v = await checkHealth(target(port), opts({ attempts: 4 }));

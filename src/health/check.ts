@@ -5,6 +5,10 @@
  * has none and `GET /` decides. Attempts repeat after an interval until the success threshold
  * is met, the attempts run out, or a redirect leaves the site's hosts (which ends it at once).
  *
+ * Before the first attempt, the check waits for the container's port to accept connections, at
+ * most one interval (port.ts): a container that has just started does not spend its first
+ * attempt, and the interval after it, on an app still starting.
+ *
  * `checkThroughProxy`: the same rules from outside, through the proxy's public listeners (HTTP,
  * and HTTPS where the site has a certificate) with the site's vhosts, each request pinned to
  * one server; an answer counts only when the proxy says that server gave it.
@@ -12,6 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { followChain, type ChainResult, type Send } from './chain.js';
+import { untilAccepting } from './port.js';
 import { probe } from './probe.js';
 import type { ProbeRoute } from '../proxy/types.js';
 import type { Attempt, Endpoint, HealthOptions, HealthRequest, HealthTarget, Verdict } from './types.js';
@@ -22,7 +27,10 @@ import { judgeCustom, judgeDefault, standing, startOf } from './verdict.js';
  * `signal.reason` when the caller aborts.
  */
 export async function checkHealth(target: HealthTarget, options: HealthOptions, signal?: AbortSignal): Promise<Verdict> {
-  return attemptsUntilDecided(target, options, null, signal);
+  // A container that has just started: wait (at most one interval) for its port before the first attempt.
+  const port = await untilAccepting(target.ip, target.port, options.intervalMs, signal);
+  const verdict = await attemptsUntilDecided(target, options, null, signal);
+  return { ...verdict, portWaitMs: port.waitedMs };
 }
 
 /** Proves `target`'s site served by one server through the proxy's public listeners (the route pins and names it). */

@@ -64,4 +64,5 @@ export interface Attempt {
   requests: HealthRequest[];
 }
 
-export type Verdict = { healthy: true; attempts: Attempt[] } | { healthy: false; reason: string; attempts: Attempt[] };
+/** `portWaitMs`: how long the check waited for the container's port before its first attempt (not through a proxy). */
+export type Verdict = ({ healthy: true; attempts: Attempt[] } | { healthy: false; reason: string; attempts: Attempt[] }) & { portWaitMs?: number };

@@ -22,7 +22,7 @@ import type { Endpoint, ShadowRequest, World } from './world.js';
 export interface FakeContainer {
   id: string;
   imageId: string;
-  /** The reference it was created from. */
+  /** What it was created from: the compose file's image reference, or an image ID. */
   reference: string;
   ip: string;
   /** The tree bind-mounted at its config path: the directory itself, so it sees edits made to it, wherever it is renamed to. */
@@ -56,6 +56,23 @@ export class FakeProxy implements ProxyAdapter {
     let s = this.servers.get(id);
     if (!s) this.servers.set(id, (s = new Map()));
     return s;
+  }
+  /** Like HAProxy's: per server slot (here: per address), only growing. */
+  async counters(siteId: string): Promise<ServerCounters[]> {
+    return this.cmd('proxy.counters', () =>
+      [...this.site(siteId).values()].map((s) => ({ key: `fake/${s.ip}:${s.port}`, ip: s.ip, port: s.port, ...(this.answered.get(`${s.ip}:${s.port}`) ?? { responses: 0, errors: 0 }) })),
+    );
+  }
+  async observe(siteId: string, on: boolean) {
+    this.cmd(`proxy.observe ${on ? 'on' : 'off'}`, () => (on ? this.observedSites.add(siteId) : this.observedSites.delete(siteId)));
+  }
+  async affinity(siteId: string, on: boolean) {
+    this.cmd(`proxy.affinity ${on ? 'on' : 'off'}`, () => (on ? this.affinitySites.add(siteId) : this.affinitySites.delete(siteId)));
+  }
+  /** Traffic: the server at this address answered `responses` more requests, `errors` of them 5xx. */
+  serve(ip: string, responses: number, errors = 0, port = 80): void {
+    const was = this.answered.get(`${ip}:${port}`) ?? { responses: 0, errors: 0 };
+    this.answered.set(`${ip}:${port}`, { responses: was.responses + responses, errors: was.errors + errors });
   }
   /** As the real adapters: exactly these sites and servers, in rotation; owned sites keep theirs. */
   async apply(sites: ProxySite[], o: ApplyOptions = {}) {
@@ -96,23 +113,6 @@ export class FakeProxy implements ProxyAdapter {
   async probeRoute() {
     return null;
   }
-  /** Like HAProxy's: per server slot (here: per address), only growing. */
-  async counters(siteId: string): Promise<ServerCounters[]> {
-    return this.cmd('proxy.counters', () =>
-      [...this.site(siteId).values()].map((s) => ({ key: `fake/${s.ip}:${s.port}`, ip: s.ip, port: s.port, ...(this.answered.get(`${s.ip}:${s.port}`) ?? { responses: 0, errors: 0 }) })),
-    );
-  }
-  async observe(siteId: string, on: boolean) {
-    this.cmd(`proxy.observe ${on ? 'on' : 'off'}`, () => (on ? this.observedSites.add(siteId) : this.observedSites.delete(siteId)));
-  }
-  async affinity(siteId: string, on: boolean) {
-    this.cmd(`proxy.affinity ${on ? 'on' : 'off'}`, () => (on ? this.affinitySites.add(siteId) : this.affinitySites.delete(siteId)));
-  }
-  /** Traffic: the server at this address answered `responses` more requests, `errors` of them 5xx. */
-  serve(ip: string, responses: number, errors = 0, port = 80): void {
-    const was = this.answered.get(`${ip}:${port}`) ?? { responses: 0, errors: 0 };
-    this.answered.set(`${ip}:${port}`, { responses: was.responses + responses, errors: was.errors + errors });
-  }
   async revive() {
     return false;
   }
@@ -129,6 +129,19 @@ export interface FakeWorldOptions {
   siteId: string;
   /** The customer's config dir, or null for a site without one. */
   configDir: string | null;
+  /** Its Compose service (default `web`); services of one project share the compose file and its tags. */
+  service?: string;
+}
+
+/** One site (a service of the project) as the fake world keeps it. */
+export interface FakeService {
+  original: string;
+  siteId: string;
+  configDir: string | null;
+  /** The image the compose file names for the service. */
+  composeImage: string;
+  /** The customer's own tree as they last left it (their latest edit). */
+  customerEdits: string;
 }
 
 export class FakeWorld implements World {
@@ -149,7 +162,8 @@ export class FakeWorld implements World {
   generation = 0;
   /** Trees and files by path: the customer's config dir and its swap siblings, scratch, backups. */
   readonly fs = new Map<string, FakeDir>();
-  composeImage: string;
+  /** The sites by Compose service; the first is the one the constructor made. */
+  readonly services = new Map<string, FakeService>();
   readonly proxy: FakeProxy;
   drainTimeoutMs = 1000;
   /** Containers on these images fail their health check. */
@@ -162,13 +176,38 @@ export class FakeWorld implements World {
 
   constructor(readonly opts: FakeWorldOptions) {
     this.proxy = new FakeProxy((line, effect) => this.cmd(line, effect));
-    this.composeImage = opts.image.reference;
+    this.addSite(opts);
+  }
+
+  /** Another site on this host: its original container on its image, in the proxy, with the customer's tree. */
+  addSite(opts: FakeWorldOptions): FakeService {
+    const service = opts.service ?? 'web';
+    const id = this.services.size;
+    const site: FakeService = { original: opts.original, siteId: opts.siteId, configDir: opts.configDir, composeImage: opts.image.reference, customerEdits: 'customer-v1' };
+    this.services.set(service, site);
     this.tags.set(opts.image.reference, opts.image.id);
     this.images.add(opts.image.id);
-    const customer = { tree: 'customer-v1' };
+    const customer = { tree: site.customerEdits };
     if (opts.configDir) this.fs.set(opts.configDir, customer);
-    this.containers.set(opts.original, { id: 'c0', imageId: opts.image.id, reference: opts.image.reference, ip: '10.0.0.1', config: opts.configDir ? customer : null, running: true });
-    this.proxy.servers.set(opts.siteId, new Map([[opts.original, { ip: '10.0.0.1', port: 80, state: 'ready' }]]));
+    const ip = `10.0.0.${id + 1}`;
+    this.containers.set(opts.original, { id: `c0-${id}`.replace(/-0$/, ''), imageId: opts.image.id, reference: opts.image.reference, ip, config: opts.configDir ? customer : null, running: true });
+    this.proxy.servers.set(opts.siteId, new Map([[opts.original, { ip, port: 80, state: 'ready' }]]));
+    return site;
+  }
+
+  /** The site of a Compose service. */
+  service(name: string = this.services.keys().next().value!): FakeService {
+    const site = this.services.get(name);
+    if (!site) throw new Error(`no service ${name} in the fake project`);
+    return site;
+  }
+
+  /** The image the compose file names for the first site's service. */
+  get composeImage(): string {
+    return this.service().composeImage;
+  }
+  set composeImage(reference: string) {
+    this.service().composeImage = reference;
   }
 
   /** One command: logged, watched before and after, and its effect in between. */
@@ -184,9 +223,13 @@ export class FakeWorld implements World {
     return result;
   }
 
-  /** The customer's config dir's tree, or null while it is absent. */
+  /** The customer's config dir's tree (of the first site, or the service's), or null while it is absent. */
   get customerConfig(): string | null {
-    return this.opts.configDir ? this.treeAt(this.opts.configDir) : null;
+    return this.configOf();
+  }
+  configOf(service?: string): string | null {
+    const dir = this.service(service).configDir;
+    return dir ? this.treeAt(dir) : null;
   }
 
   /** What is at `path`, or null. */
@@ -194,15 +237,18 @@ export class FakeWorld implements World {
     return this.fs.get(path)?.tree ?? null;
   }
 
-  /** The customer's own tree as they last left it (their latest edit). */
-  customerEdits = 'customer-v1';
+  /** The first site's customer tree as they last left it (their latest edit). */
+  get customerEdits(): string {
+    return this.service().customerEdits;
+  }
 
   /** A customer edit: a new version of their tree (only while the dir holds their tree, not a merged one). */
-  editCustomerConfig(): boolean {
-    const dir = this.opts.configDir ? this.fs.get(this.opts.configDir) : undefined;
-    if (!dir || dir.tree !== this.customerEdits) return false;
-    this.customerEdits = `customer-v${Number(this.customerEdits.slice('customer-v'.length)) + 1}`;
-    dir.tree = this.customerEdits;
+  editCustomerConfig(service?: string): boolean {
+    const site = this.service(service);
+    const dir = site.configDir ? this.fs.get(site.configDir) : undefined;
+    if (!dir || dir.tree !== site.customerEdits) return false;
+    site.customerEdits = `customer-v${Number(site.customerEdits.slice('customer-v'.length)) + 1}`;
+    dir.tree = site.customerEdits;
     return true;
   }
 
@@ -211,8 +257,9 @@ export class FakeWorld implements World {
     return [...this.fs.keys()].filter((p) => p === root || p.startsWith(`${root}/`));
   }
 
-  private newContainer(name: string, reference: string, imageId: string, config: FakeDir | null): void {
+  private newContainer(name: string, reference: string, config: FakeDir | null): void {
     const n = ++this.ids;
+    const imageId = this.tags.get(reference) ?? reference;
     this.containers.set(name, { id: `c${n}`, imageId, reference, ip: `10.0.1.${n}`, config, running: true });
   }
 
@@ -244,6 +291,9 @@ export class FakeWorld implements World {
       if (!this.images.has(imageId)) throw new Error(`no such image ${imageId}`);
       this.tags.set(reference, imageId);
     });
+  }
+  async runsByTag(reference: string, imageId: string) {
+    return this.cmd(`runs-by-tag ${reference}`, () => [...this.containers.values()].some((c) => c.running && c.reference === reference && c.imageId === imageId));
   }
   async makePrivateDir(path: string) {
     this.cmd(`mkdir ${path}`, () => this.fs.set(path, this.fs.get(path) ?? { tree: 'dir' }));
@@ -321,30 +371,33 @@ export class FakeWorld implements World {
     this.fs.delete(from);
     this.fs.set(to, dir);
   }
-  /** The image edit a scratch dir records (a file there, as the real one writes in compose-files.ts). */
-  async saveComposeFiles(_compose: Site['compose'], dest: string, change: { from: string; to: string }) {
+  /** The image edit a scratch dir records (a file there, as the real one writes in compose-files.ts): which service's value, from what to what. */
+  async saveComposeFiles(compose: Site['compose'], dest: string, change: { from: string; to: string }) {
     this.cmd(`save-compose ${dest}`, () => {
       this.parentMustExist(dest);
-      this.fs.set(dest, { tree: JSON.stringify(change) });
+      this.fs.set(dest, { tree: JSON.stringify({ service: compose.service, ...change }) });
     });
   }
-  private recordedEdit(savedIn: string): { from: string; to: string } | null {
+  private recordedEdit(savedIn: string): { service: string; from: string; to: string } | null {
     const text = this.treeAt(savedIn);
-    return text === null ? null : (JSON.parse(text) as { from: string; to: string });
+    return text === null ? null : (JSON.parse(text) as { service: string; from: string; to: string });
   }
   /** As the real one: the value goes back only while it holds what the bump wrote. */
   async restoreComposeFiles(_compose: Site['compose'], savedIn: string) {
     const edit = this.recordedEdit(savedIn);
-    if (!edit || this.composeImage === edit.from) return;
-    if (this.composeImage !== edit.to) throw new Error(`compose image is ${this.composeImage}, neither ${edit.from} nor ${edit.to}`);
-    this.cmd('restore-compose', () => (this.composeImage = edit.from));
+    if (!edit) return;
+    const site = this.service(edit.service);
+    if (site.composeImage === edit.from) return;
+    if (site.composeImage !== edit.to) throw new Error(`compose image is ${site.composeImage}, neither ${edit.from} nor ${edit.to}`);
+    this.cmd(`restore-compose ${edit.service}`, () => (site.composeImage = edit.from));
   }
   /** As the real one: the value changes only while it holds the old reference (or already the new one). */
   async bumpImageTag(_compose: Site['compose'], savedIn: string) {
     const edit = this.recordedEdit(savedIn);
     if (!edit) throw new Error(`no image edit recorded in ${savedIn}`);
-    if (this.composeImage !== edit.from && this.composeImage !== edit.to) throw new Error(`compose image is ${this.composeImage}, not ${edit.from}`);
-    this.cmd(`bump ${edit.to}`, () => (this.composeImage = edit.to));
+    const site = this.service(edit.service);
+    if (site.composeImage !== edit.from && site.composeImage !== edit.to) throw new Error(`compose image is ${site.composeImage}, not ${edit.from}`);
+    this.cmd(`bump ${edit.service} ${edit.to}`, () => (site.composeImage = edit.to));
     return { file: 'docker-compose.yml' };
   }
   async startShadow(site: Site, req: ShadowRequest): Promise<Endpoint> {
@@ -353,7 +406,7 @@ export class FakeWorld implements World {
       this.requireDir(req.scratch, 'scratch dir');
       this.fs.set(`${req.scratch}/shadow.compose.yml`, { tree: req.image });
     });
-    this.cmd(`shadow.up ${name}`, () => this.newContainer(name, req.image, this.tags.get(req.image) ?? req.image, req.mergedDir ? this.requireDir(req.mergedDir, 'merged tree') : null));
+    this.cmd(`shadow.up ${name}`, () => this.newContainer(name, req.image, req.mergedDir ? this.requireDir(req.mergedDir, 'merged tree') : null));
     return (await this.endpointOf(name))!;
   }
   async removeShadow(site: Site) {
@@ -364,12 +417,11 @@ export class FakeWorld implements World {
     this.cmd(`shadow.rm ${name}`, () => this.containers.delete(name));
   }
   async recreateService(compose: Site['compose']) {
-    const name = this.opts.original;
-    this.cmd(`recreate.rm ${compose.service}`, () => this.containers.delete(name));
+    const site = this.service(compose.service);
+    this.cmd(`recreate.rm ${compose.service}`, () => this.containers.delete(site.original));
     this.cmd(`recreate.up ${compose.service}`, () => {
-      const imageId = this.tags.get(this.composeImage);
-      if (!imageId) throw new Error(`no image ${this.composeImage}`);
-      this.newContainer(name, this.composeImage, imageId, this.opts.configDir ? this.requireDir(this.opts.configDir, 'bind mount source') : null);
+      if (!this.tags.get(site.composeImage)) throw new Error(`no image ${site.composeImage}`);
+      this.newContainer(site.original, site.composeImage, site.configDir ? this.requireDir(site.configDir, 'bind mount source') : null);
     });
   }
   async endpointOf(name: string): Promise<Endpoint | null> {

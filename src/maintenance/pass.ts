@@ -2,9 +2,9 @@
  * @module maintenance/pass
  * One maintenance pass over the host (`refit run`, each daemon window): take the host lock,
  * finish what a crash left, bring the proxy in line with what runs, find the updates, then
- * maintain the containers one at a time (or `concurrency` at a time), each with its report,
- * and watch each updated one for its window after the switch (watch/). A failing container is
- * recorded and the pass goes on.
+ * maintain the containers, `concurrency` at a time where they cannot clash (schedule.ts),
+ * sharing their pulls (shared-work.ts), each with its report, and watch each updated one for
+ * its window after the switch (watch/). A failing container is recorded and the pass goes on.
  */
 import type { JsonValue } from '../journal/types.js';
 import { siteIdOf } from '../proxy/sites.js';
@@ -15,6 +15,8 @@ import { heldReason } from '../watch/holds.js';
 import type { SiteWatch } from '../watch/watch.js';
 import { maintainContainer, recoverUnfinished, type Candidate, type PipelineDeps, type ProgressEvent } from './pipeline.js';
 import { passOk, reportWithoutSteps, siteReportHead, type ContainerReport, type PassReport } from './report.js';
+import { claimOf, inPool, NO_CLAIM } from './schedule.js';
+import { withSharedPulls } from './shared-work.js';
 
 /** The host as a pass sees it; real-world.ts binds it to Docker, the registry and the proxy. */
 export interface PassHost {
@@ -54,7 +56,7 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
   const startedAt = (opts.now ?? (() => new Date()))().toISOString();
   const runId = journal.beginRun(opts.kind);
   journal.closeAbandonedRuns(runId);
-  const deps: PipelineDeps = { ...host.deps, onProgress: opts.onProgress };
+  const deps: PipelineDeps = { ...host.deps, world: withSharedPulls(host.deps.world), onProgress: opts.onProgress };
   try {
     const recovered = await recoverUnfinished(deps);
     if (host.watch) recovered.push(...(await host.watch.settle(deps, runId)));
@@ -70,7 +72,8 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
     const queue = sites.map((site, i) => ({ site, check: checks[i]! }));
     // Each updated site's watch runs beside the next maintenances; the pass ends with the last.
     const watching: Promise<void>[] = [];
-    const containers = await inPool(queue, opts.concurrency, ({ site, check }) => maintainOne(host, deps, runId, site, check, { ...opts, unfinished, watching }));
+    const claim = ({ site, check }: (typeof queue)[number]) => (check.status === 'update' && check.candidate ? claimOf(site, check.candidate) : NO_CLAIM);
+    const containers = await inPool(queue, opts.concurrency, claim, ({ site, check }) => maintainOne(host, deps, runId, site, check, { ...opts, unfinished, watching }));
     await Promise.all(watching);
     const report: PassReport = {
       runId,
@@ -123,18 +126,3 @@ function journaledSkip(deps: PipelineDeps, runId: number, report: ContainerRepor
   deps.journal.finishMaintenance(id, { status: 'skipped', reason: report.reason, report: report as unknown as JsonValue });
   return report;
 }
-
-/** Runs `fn` over `items` with at most `size` at once, keeping the order of results. */
-async function inPool<T, R>(items: T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
-  return results;
-}
-

@@ -6,7 +6,7 @@
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CommandContext } from '../cli/context.js';
 import { detectCompose, flavorOf, type ComposeCli } from '../compose/cli.js';
@@ -15,7 +15,7 @@ import { removeShadow, shadowRef, startShadow } from '../compose/shadow.js';
 import type { RefitConfig } from '../config/schema.js';
 import type { Engine } from '../docker/engine.js';
 import { oneLine } from '../errors.js';
-import { endpointOf, execInContainer, tagImage } from '../docker/ops.js';
+import { endpointOf, execInContainer, runsByTag, tagImage } from '../docker/ops.js';
 import { openFleet } from '../fleet/fleet.js';
 import { checkHealth, checkThroughProxy } from '../health/check.js';
 import { openJournal, type Journal } from '../journal/journal.js';
@@ -27,11 +27,13 @@ import { treeFingerprint } from '../merge/fingerprint.js';
 import { mergeConfigTrees } from '../merge/merge.js';
 import { readTreeSafely } from '../merge/read-tree.js';
 import { snapshotTree } from '../merge/snapshot.js';
+import { StockCache } from '../merge/stock-cache.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { createProxy } from '../proxy/adapter.js';
 import { busySites, syncProxy, type SyncDeps } from '../proxy/sync.js';
 import { incidents, passSummary } from '../report/summary.js';
 import { checkUpdates } from '../registry/check.js';
+import { lowerOwnPriority } from '../priority/priority.js';
 import { pullImage } from '../registry/pull.js';
 import { discoverSites, type Site } from '../site/discover.js';
 import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
@@ -39,6 +41,7 @@ import { createSiteWatch, type SiteWatch } from '../watch/watch.js';
 import { bumpImageTag, restoreComposeFiles, saveComposeFiles, whyTagCannotChange } from './compose-files.js';
 import { faultsFrom } from './faults.js';
 import type { PassHost } from './pass.js';
+import { turnsPerKey } from './shared-work.js';
 import type { PassReport } from './report.js';
 import type { World } from './world.js';
 
@@ -61,6 +64,9 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
   const lock: Lock | null = opts.lock ? acquireHostLock(config.stateDir, { command: opts.command }) : null;
   const journal = openJournal(config.stateDir);
   const logger = createLogger({ daemon: opts.daemon });
+  // The sites and the proxy come first: refit's own work (and every child it starts) yields to them.
+  const { ioProblem } = lowerOwnPriority(config.maintenance.nice);
+  if (ioProblem) logger.warn(`refit runs at nice ${config.maintenance.nice} but its I/O priority is unchanged: ${ioProblem}`);
   const progress = !ctx.json && process.stderr.isTTY && !opts.daemon ? createProgress(process.stderr, { logger }) : null;
   const notifier: Notifier = createNotifier({ ...config.notify, logger });
   const fleet = config.fleet.enabled ? openFleet({ config: config.fleet, journalFile: journal.file, logger, notifier }) : null;
@@ -104,6 +110,8 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
   };
 }
 
+const refusals = (list: { path: string; reason: string }[]) => list.map((r) => ({ path: r.path, reason: r.reason }));
+
 /** The World on this host: the Docker Engine, Compose, the registry, the customer's files, the proxy. */
 export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): World {
   // Each project is driven by the Compose flavor that started it (v1 and v2 name containers differently).
@@ -115,9 +123,13 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     return clis.get(key)!;
   };
   const target = (c: Site['compose']) => ({ project: c.project, workingDir: c.workingDir, files: c.configFiles, envFiles: c.envFiles ?? [] });
+  // Compose runs one at a time per project (its services' maintenances may run at once): two
+  // Compose processes never read, create or recreate in one project together.
+  const composeTurn = turnsPerKey();
   /** Whether the tree at `dir`, read as the merge reads it, is the one with this fingerprint. */
   const isTree = async (dir: string, fingerprint: string) => treeFingerprint(await readTreeSafely(dir)) === fingerprint;
   const proxy = createProxy(config.proxy, (line) => logger.info(line));
+  const stock = new StockCache(join(config.stateDir, 'cache', 'stock'));
 
   return {
     proxy,
@@ -126,6 +138,7 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     pull: async (reference) => ({ imageId: (await pullImage(engine, reference, config.registry, (line) => logger.debug(line))).id }),
     tagTarget: async (reference) => (await engine.inspectImage(reference))?.Id ?? null,
     tag: (imageId, reference) => tagImage(engine, imageId, reference),
+    runsByTag: (reference, imageId) => runsByTag(engine, reference, imageId),
     makePrivateDir: async (path) => {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       await mkdir(path, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
@@ -135,8 +148,20 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     removeDir: (path) => rm(path, { recursive: true, force: true }),
     extractConfigs: async (image, containerPath, dest, owner) => {
       await rm(dest, { recursive: true, force: true }); // a repeated step starts clean
-      const { tree } = await extractImageConfig(engine, image, containerPath, dest, { for: owner });
-      return { refused: tree.refused.map((r) => ({ path: r.path, reason: r.reason })) };
+      const extract = async (to: string, from: string) => (await extractImageConfig(engine, from, containerPath, to, { for: owner })).tree;
+      const imageId = (await engine.inspectImage(image))?.Id;
+      // An image the engine does not know: the extraction says so, as before.
+      if (!imageId) return { refused: refusals((await extract(dest, image)).refused) };
+      const entry = await stock.get(imageId, containerPath, (to) => extract(to, imageId));
+      try {
+        await stock.copyInto(entry, dest);
+        return { refused: refusals(entry.refused) };
+      } catch (err) {
+        // The kept copy went away under us (pruned by another refit): extract it here instead.
+        logger.debug(`stock configs of ${imageId} not read from the cache (${oneLine(err)}); extracting them`);
+        await rm(dest, { recursive: true, force: true });
+        return { refused: refusals((await extract(dest, imageId)).refused) };
+      }
     },
     removeExtractContainers: (owner) => removeExtractContainers(engine, owner),
     mergeConfigs: async (dirs) => {
@@ -165,27 +190,38 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     restoreConfigs: async (customerDir, id) => swapBack(swapNames(customerDir, id)),
     commitConfigs: async (customerDir, id) => commitSwap(swapNames(customerDir, id)),
     sweepLeftovers: async () => {
+      const swept: string[] = [];
       try {
-        const swept = await sweepExtractLeftovers(engine);
-        for (const name of swept) logger.debug(`removed the config-extract container ${name}, left by a refit that is gone`);
-        return swept;
+        for (const name of await sweepExtractLeftovers(engine)) {
+          logger.debug(`removed the config-extract container ${name}, left by a refit that is gone`);
+          swept.push(name);
+        }
       } catch (err) {
         logger.warn(`could not sweep config-extract containers left by a killed refit (the next recover tries again): ${oneLine(err)}`);
-        return [];
       }
+      try {
+        for (const name of await stock.prune()) logger.debug(`removed ${name} from the stock config cache`);
+      } catch (err) {
+        logger.warn(`could not prune the stock config cache ${stock.root} (the next recover tries again): ${oneLine(err)}`);
+      }
+      return swept;
     },
     saveComposeFiles,
     restoreComposeFiles,
     bumpImageTag,
     startShadow: async (site, req) => {
-      const s = await startShadow(await cliFor(site.compose), site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir, network: config.proxy.network });
+      const cli = await cliFor(site.compose);
+      const s = await composeTurn(site.compose.project, () => startShadow(cli, site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir, network: config.proxy.network }));
       const e = await endpointOf(engine, s.containerName);
       return { name: s.containerName, id: s.id, imageId: e?.imageId ?? '', reference: e?.reference ?? req.image, ip: s.ip };
     },
     removeShadow: async (site) => {
       await removeShadow(engine, shadowRef(site));
     },
-    recreateService: async (c) => recreateService(await cliFor(c), target(c), c.service),
+    recreateService: async (c) => {
+      const cli = await cliFor(c);
+      await composeTurn(c.project, () => recreateService(cli, target(c), c.service));
+    },
     endpointOf: async (name) => {
       const e = await endpointOf(engine, name, config.proxy.network);
       return e?.running ? { name: e.name, id: e.id, imageId: e.imageId, reference: e.reference, ip: e.ip } : null;

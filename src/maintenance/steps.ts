@@ -177,10 +177,19 @@ async function requireShadowServing(ctx: MaintenanceCtx, when: string): Promise<
   if (why) throw new RefitError('health', `the shadow ${ctx.plan.shadowName} ${why} ${when}; the original keeps serving`, 'see `docker logs` of the shadow and the report');
 }
 
-/** The tag the site runs by must point at its old image again (a same-tag pull moved it). */
-async function restoreOldTag(ctx: MaintenanceCtx): Promise<void> {
-  const { world, plan } = ctx;
-  if ((await world.tagTarget(plan.from.reference)) !== plan.from.imageId) await world.tag(plan.from.imageId, plan.from.reference);
+/**
+ * The tag the site runs by, once its update is undone (a same-tag pull moved it): back at the
+ * old image, unless another container started from that tag runs the image it names, or the
+ * image this update brought (another site was updated through the same tag): then the tag
+ * names that image, so a later `compose up` of that site keeps it.
+ */
+async function settleTag(ctx: MaintenanceCtx): Promise<void> {
+  const { world, plan, seen } = ctx;
+  const ref = plan.from.reference;
+  const now = await world.tagTarget(ref);
+  const inUse = async (id: string | null | undefined) => Boolean(id && id !== plan.from.imageId && (await world.runsByTag(ref, id)));
+  const want = (await inUse(seen.newImageId)) ? seen.newImageId! : (await inUse(now)) ? now! : plan.from.imageId;
+  if (now !== want) await world.tag(want, ref);
 }
 
 /**
@@ -192,10 +201,14 @@ async function restoreOldTag(ctx: MaintenanceCtx): Promise<void> {
  */
 async function bringOriginalBack(ctx: MaintenanceCtx): Promise<void> {
   const { plan, world } = ctx;
-  await restoreOldTag(ctx);
   const now = await world.endpointOf(plan.site.name);
   // What compose would make of the restored files: the old image, created from the old reference.
-  if (now?.imageId !== plan.from.imageId || now.reference !== plan.from.reference) await world.recreateService(plan.site.compose);
+  if (now?.imageId !== plan.from.imageId || now.reference !== plan.from.reference) {
+    // Compose recreates from the tag: it names the old image for that, then what settleTag says.
+    if ((await world.tagTarget(plan.from.reference)) !== plan.from.imageId) await world.tag(plan.from.imageId, plan.from.reference);
+    await world.recreateService(plan.site.compose);
+  }
+  await settleTag(ctx);
   const original = await requireEndpoint(world, plan.site.name, 'original container');
   if (original.imageId !== plan.from.imageId) {
     throw new RefitError('compose', `the original ${original.name} runs image ${original.imageId}, not its old image ${plan.from.imageId}`, `make the compose files of ${plan.site.compose.project} name ${plan.from.reference} again, then run \`refit recover\``);
@@ -250,7 +263,7 @@ const pull = step({
     }
     return { imageId };
   },
-  undo: restoreOldTag,
+  undo: settleTag,
 });
 
 const oldImage = step({
@@ -271,7 +284,7 @@ const oldImage = step({
     ctx.seen.newImageId = imageId;
     return { imageId };
   },
-  undo: restoreOldTag,
+  undo: settleTag,
 });
 
 const scratch = step({

@@ -26,6 +26,8 @@ export interface World {
   /** Image ID the local tag points at now, or null. */
   tagTarget(reference: string): Promise<string | null>;
   tag(imageId: string, reference: string): Promise<void>;
+  /** Whether a running container was created from `reference` (its compose file names it) and runs `imageId`. */
+  runsByTag(reference: string, imageId: string): Promise<boolean>;
 
   // Files under refit's state dir (trusted) and the customer's config dir (untrusted)
   makePrivateDir(path: string): Promise<void>;

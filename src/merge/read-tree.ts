@@ -11,7 +11,10 @@
  * everything else is refused and reported.
  *
  * The calls are synchronous (a thread-pool round trip per call made a 10,000-file tree 15 times
- * slower); the walk yields to the event loop every few hundred entries to stay responsive.
+ * slower); the walk yields to the event loop every few hundred entries to stay responsive. An
+ * entry the directory lists as a regular file or a directory is opened at once (O_NOFOLLOW) and
+ * judged by what was opened (fstat), without an lstat before; anything else, or an entry that
+ * turns out to be something else when opened, is looked at with lstat first as described.
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -56,8 +59,9 @@ class Walker {
 
   async walk(dir: number, rel: string, depth: number): Promise<void> {
     const at = `/proc/self/fd/${dir}`;
-    const names = readdirSync(at, { encoding: 'buffer' }).sort(Buffer.compare);
-    for (const raw of names) {
+    const listed = readdirSync(at, { encoding: 'buffer', withFileTypes: true }).sort((a, b) => Buffer.compare(a.name, b.name));
+    for (const dirent of listed) {
+      const raw = dirent.name;
       const name = raw.toString('utf8');
       const path = rel ? `${rel}/${name}` : name;
       if (!Buffer.from(name, 'utf8').equals(raw)) {
@@ -69,8 +73,59 @@ class Walker {
       }
       if (this.entries % 256 === 0) await yieldToEventLoop();
       const child = Buffer.concat([Buffer.from(`${at}/`), raw]);
+      // A listed type is a hint only: what is opened decides.
+      if (dirent.isFile() && this.listedFile(child, path)) continue;
+      if (dirent.isDirectory() && depth <= this.limits.maxDepth && (await this.listedDirectory(child, path, depth))) continue;
       await this.entry(child, path, depth);
     }
+  }
+
+  /** A regular file by its listing: opened without following a link and judged by fstat; false when it is not one (look again). */
+  private listedFile(at: Buffer, path: string): boolean {
+    const fd = openOrNull(at, OPEN_FILE);
+    if (fd === null) return false;
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return false;
+      this.file(fd, st, path);
+      return true;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** A directory by its listing, as listedFile. */
+  private async listedDirectory(at: Buffer, path: string, depth: number): Promise<boolean> {
+    const fd = openOrNull(at, OPEN_DIR);
+    if (fd === null) return false;
+    try {
+      const st = fstatSync(fd);
+      if (!st.isDirectory()) return false;
+      const setid = setidRefusal('dir', st.mode);
+      if (setid) this.refuse(path, setid);
+      else {
+        this.tree.nodes.set(path, { kind: 'dir', mode: keptMode('dir', st.mode), uid: st.uid, gid: st.gid });
+        await this.walk(fd, path, depth + 1);
+      }
+      return true;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Reads an opened regular file into the tree, or refuses it. */
+  private file(fd: number, st: Stats, path: string): void {
+    const setid = setidRefusal('file', st.mode);
+    if (setid) return this.refuse(path, setid);
+    if (st.nlink !== 1) return this.refuse(path, `has ${st.nlink} hard links; one may be a file outside the config dir`);
+    if (st.size > this.limits.maxFileBytes) return this.refuse(path, `file of ${st.size} bytes is over the ${this.limits.maxFileBytes}-byte limit`);
+    const data = readCapped(fd, this.limits.maxFileBytes, st.size);
+    if (!data) return this.refuse(path, `file grew over the ${this.limits.maxFileBytes}-byte limit while being read`);
+    this.bytes += data.length;
+    if (this.bytes > this.limits.maxTotalBytes) {
+      throw new RefitError('unsafe-path', `${this.root} holds more than ${this.limits.maxTotalBytes} bytes`, 'a config dir this large is not a config dir; clean it up or raise the limit');
+    }
+    this.tree.nodes.set(path, { kind: 'file', mode: keptMode('file', st.mode), uid: st.uid, gid: st.gid, data });
   }
 
   private async entry(at: Buffer, path: string, depth: number): Promise<void> {
@@ -109,13 +164,7 @@ class Walker {
     const fd = this.openSame(at, OPEN_FILE, st, path);
     if (fd === null) return;
     try {
-      const data = readCapped(fd, this.limits.maxFileBytes, st.size);
-      if (!data) return this.refuse(path, `file grew over the ${this.limits.maxFileBytes}-byte limit while being read`);
-      this.bytes += data.length;
-      if (this.bytes > this.limits.maxTotalBytes) {
-        throw new RefitError('unsafe-path', `${this.root} holds more than ${this.limits.maxTotalBytes} bytes`, 'a config dir this large is not a config dir; clean it up or raise the limit');
-      }
-      this.tree.nodes.set(path, { kind: 'file', mode: keptMode('file', st.mode), ...owner, data });
+      this.file(fd, fstatSync(fd), path);
     } finally {
       closeSync(fd);
     }
@@ -161,6 +210,16 @@ function readCapped(fd: number, max: number, expected: number): Buffer | null {
     chunks.push(buf.subarray(0, bytesRead));
     total += bytesRead;
     if (total > max) return null;
+    // A regular file reads short only at its end.
+    if (bytesRead < buf.length) return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  }
+}
+
+function openOrNull(path: Buffer, flags: number): number | null {
+  try {
+    return openSync(path, flags);
+  } catch {
+    return null;
   }
 }
 

@@ -2,11 +2,12 @@
  * @module merge/write-tree
  * Writes a Tree into a directory refit just created for it. Entries are created exclusively
  * and never through a link (O_EXCL|O_NOFOLLOW), so nothing outside `dest` can be written even
- * if the tree were wrong; modes and owners are applied last, deepest first, so that read-only
- * directories can still be filled. Synchronous calls, yielding every few hundred entries: see
- * read-tree.ts for why.
+ * if the tree were wrong. A file gets its owner and mode on the descriptor it was written
+ * through; directories and links get theirs last, deepest first, so that read-only directories
+ * can still be filled. Synchronous calls, yielding every few hundred entries: see read-tree.ts
+ * for why.
  */
-import { chmodSync, closeSync, constants, lchownSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, lchownSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -42,9 +43,10 @@ export async function writeNodes(dest: string, nodes: ReadonlyMap<string, TreeNo
   const paths = [...nodes.keys()].sort(); // a parent sorts before everything below it
   for (const [i, path] of paths.entries()) {
     if (i % 256 === 255) await yieldToEventLoop();
-    create(join(dest, path), nodes.get(path)!);
+    create(join(dest, path), nodes.get(path)!, options);
   }
-  for (const [i, path] of paths.reverse().entries()) {
+  const rest = paths.reverse().filter((path) => nodes.get(path)!.kind !== 'file');
+  for (const [i, path] of rest.entries()) {
     if (i % 256 === 255) await yieldToEventLoop();
     const node = nodes.get(path)!;
     const full = join(dest, path);
@@ -54,7 +56,7 @@ export async function writeNodes(dest: string, nodes: ReadonlyMap<string, TreeNo
   }
 }
 
-function create(full: string, node: TreeNode): void {
+function create(full: string, node: TreeNode, options: WriteOptions): void {
   switch (node.kind) {
     case 'dir':
       mkdirSync(full, { mode: 0o700 });
@@ -66,6 +68,9 @@ function create(full: string, node: TreeNode): void {
       const fd = openSync(full, CREATE_FILE, 0o600);
       try {
         for (let done = 0; done < node.data.length; ) done += writeSync(fd, node.data, done);
+        // chown before chmod: chown may clear mode bits.
+        if (options.owners) fchownSync(fd, node.uid, node.gid);
+        fchmodSync(fd, node.mode);
       } finally {
         closeSync(fd);
       }

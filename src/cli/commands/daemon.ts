@@ -18,6 +18,7 @@ import { startKeeper, type Keeper } from '../../proxy/keeper.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import { abortableSleep, runDaemon } from '../../maintenance/daemon.js';
 import { runPass } from '../../maintenance/pass.js';
+import { passConcurrency } from '../../maintenance/schedule.js';
 import { recoveryRun } from '../../maintenance/pipeline.js';
 import { openHost } from '../../maintenance/real-world.js';
 import type { PassReport } from '../../maintenance/report.js';
@@ -93,7 +94,7 @@ export function daemonCommand(): Command {
               underHostLock('pass', () =>
                 runPass(host, {
                   kind: 'daemon',
-                  concurrency: ctx.config.maintenance.concurrency,
+                  concurrency: passConcurrency(ctx.config.maintenance.concurrency),
                   stopReason,
                   onProgress: (e) => log.info({ container: e.container, step: e.step, phase: e.phase }, e.message ?? `${e.step} ${e.phase}`),
                 }),

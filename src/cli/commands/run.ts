@@ -9,6 +9,7 @@ import { EXIT } from '../../errors.js';
 import { openHost } from '../../maintenance/real-world.js';
 import { dryRun } from '../../maintenance/dry-run.js';
 import { runPass } from '../../maintenance/pass.js';
+import { passConcurrency } from '../../maintenance/schedule.js';
 import { renderPass } from '../../report/text.js';
 import { contextOf } from '../context.js';
 import { printJson, printLines } from '../output.js';
@@ -29,7 +30,7 @@ export function runCommand(): Command {
       try {
         const report = opts.dryRun
           ? await dryRun(host, { containers: opts.container })
-          : await runPass(host, { kind: 'run', containers: opts.container, concurrency: ctx.config.maintenance.concurrency, onProgress: host.progress?.event });
+          : await runPass(host, { kind: 'run', containers: opts.container, concurrency: passConcurrency(ctx.config.maintenance.concurrency), onProgress: host.progress?.event });
         host.progress?.stop();
         if (ctx.json) printJson(report);
         else printLines(renderPass(report, { verbose: opts.verbose }));

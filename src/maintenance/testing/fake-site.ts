@@ -12,6 +12,7 @@ import type { Site } from '../../site/discover.js';
 import { swapNames } from '../../site-config/swap.js';
 import { FakeWorld, mergedTree } from '../fake-world.js';
 import { STEP_ORDER } from '../steps.js';
+import type { World } from '../world.js';
 import type { ScheduleTarget } from './schedules.js';
 
 export const OLD = { reference: 'reg.example/web:1.0.0', id: 'sha256:old' };
@@ -81,31 +82,44 @@ export function revertOf(runs: string): Direction {
   return { from: { reference: runs, id: NEW.id }, to: OLD, treeFrom: mergedTree, treeTo: (c) => c, installed: (t) => !t.startsWith('merged(') };
 }
 
+/** How whole a site must be (an update to `to` unless `direction` says otherwise). */
+export interface WholeOptions {
+  stateDir: string;
+  to?: string;
+  direction?: Direction;
+  /** What the tag the site ran by must name (default: the new image after a same-tag maintenance, else the old one). */
+  tagOld?: string;
+  /** Only this maintenance's scratch dir and extract containers (others of the pass may be under way). */
+  maintenanceId?: number;
+}
+
 /**
  * What keeps the site from being whole as `as` ('old': as before the maintenance, 'new': as it
  * leaves it): the original alone serves, on the image and config tree of that side; compose
  * file and tag to match; no shadow, scratch, swap sibling or extract container left; no
  * affinity. [] when whole.
  */
-export function notWhole(world: FakeWorld, site: Site, as: 'old' | 'new', o: { stateDir: string; to?: string; direction?: Direction }): string[] {
+export function notWhole(world: FakeWorld, site: Site, as: 'old' | 'new', o: WholeOptions): string[] {
   const d = o.direction ?? updateOf(o.to);
   const problems: string[] = [];
   const want = (what: string, actual: unknown, expected: unknown) => {
-    if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`${what} is ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`);
+    if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`${site.name}: ${what} is ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`);
   };
+  const mine = world.service(site.compose.service);
   const side = as === 'old' ? d.from : d.to;
   const original = world.containers.get(site.name);
-  const tree = site.config ? (as === 'old' ? d.treeFrom(world.customerEdits) : d.treeTo(world.customerEdits)) : null;
+  const tree = site.config ? (as === 'old' ? d.treeFrom(mine.customerEdits) : d.treeTo(mine.customerEdits)) : null;
   want('the original', original && { image: original.imageId, running: original.running, config: original.config?.tree ?? null }, { image: side.id, running: true, config: tree });
-  if (site.config) want('the config dir', world.customerConfig, tree);
-  want('the compose image', world.composeImage, side.reference);
+  if (site.config) want('the config dir', world.configOf(site.compose.service), tree);
+  want('the compose image', mine.composeImage, side.reference);
   // A same-tag maintenance moves the tag; otherwise the tag the site ran by stays where it was.
-  want(`the tag ${d.from.reference}`, world.tags.get(d.from.reference), as === 'new' && d.to.reference === d.from.reference ? d.to.id : d.from.id);
-  want('the proxy', [...(world.proxy.servers.get(world.opts.siteId) ?? [])], [[site.name, { ip: original?.ip, port: site.port, state: 'ready' }]]);
-  want('the affinity', [...world.proxy.affinitySites], []);
-  want('the containers', [...world.containers.keys()], [site.name]);
-  want('the extract containers', [...world.extractContainers.keys()], []);
-  want('the scratch dirs', world.pathsUnder(`${o.stateDir}/scratch`), []);
+  want(`the tag ${d.from.reference}`, world.tags.get(d.from.reference), o.tagOld ?? (as === 'new' && d.to.reference === d.from.reference ? d.to.id : d.from.id));
+  want('the proxy', [...(world.proxy.servers.get(mine.siteId) ?? [])], [[site.name, { ip: original?.ip, port: site.port, state: 'ready' }]]);
+  want('the affinity', [...world.proxy.affinitySites].filter((id) => id === mine.siteId), []);
+  want('the containers', [...world.containers.keys()].filter((name) => name === site.name || name === shadowName(site)), [site.name]);
+  const owner = o.maintenanceId === undefined ? null : `m${o.maintenanceId}`;
+  want('the extract containers', [...world.extractContainers].filter(([, c]) => !owner || c.owner === owner).map(([id]) => id), []);
+  want('the scratch dirs', world.pathsUnder(`${o.stateDir}/scratch${owner ? `/${owner}` : ''}`), []);
   if (site.config) want('the swap siblings', [...world.fs.keys()].filter((p) => dirname(p) === dirname(site.config!.hostPath) && p !== site.config!.hostPath), []);
   return problems;
 }
@@ -244,40 +258,143 @@ function revertSetup(scenario: Scenario, journal: Journal, stateDir: string) {
 export function brokenInvariants(world: FakeWorld, site: Site, log: MaintenanceLog | null, o: { stateDir: string; direction: Direction }): string[] {
   const d = o.direction;
   const problems: string[] = [];
-  const ready = [...(world.proxy.servers.get(world.opts.siteId) ?? [])].filter(([, s]) => s.state === 'ready');
-  if (!ready.length) problems.push('the site has no ready server');
+  const mine = world.service(site.compose.service);
+  const ready = [...(world.proxy.servers.get(mine.siteId) ?? [])].filter(([, s]) => s.state === 'ready');
+  if (!ready.length) problems.push(`${site.name}: the site has no ready server`);
   for (const [name, s] of ready) {
     const c = world.containers.get(name);
     if (!c?.running || c.ip !== s.ip) problems.push(`ready server ${name} at ${s.ip} is not a running container there`);
     else if (c.id !== site.id && !world.proven.has(c.id)) problems.push(`ready server ${name} (${c.id} on ${c.imageId}) never passed a health check`);
   }
-  const tree = world.customerConfig;
+  const tree = world.configOf(site.compose.service);
   if (site.config) {
     const swap = swapNames(site.config.hostPath, log ? `m${log.id}` : 'm0');
-    const before = d.treeFrom(world.customerEdits);
+    const before = d.treeFrom(mine.customerEdits);
     const ok = tree === before || (tree !== null && d.installed(tree)) || (tree === null && world.treeAt(swap.previous) === before);
-    if (!ok) problems.push(`the config dir holds ${tree}, neither ${before} nor the tree the maintenance installs`);
+    if (!ok) problems.push(`${site.name}: the config dir holds ${tree}, neither ${before} nor the tree the maintenance installs`);
   }
-  if (![d.from.reference, d.to.reference].includes(world.composeImage)) problems.push(`the compose file names ${world.composeImage}`);
+  if (![d.from.reference, d.to.reference].includes(mine.composeImage)) problems.push(`${site.name}: the compose file names ${mine.composeImage}`);
 
   const entries = log?.steps ?? [];
   const has = (step: string, phase: string) => entries.some((e) => e.step === step && e.phase === phase);
   const active = (step: string) => has(step, 'begin') && !has(step, 'undone');
   const claim = (fact: boolean, what: string, step: string, until?: string) => {
-    if (fact && (!active(step) || (until && has(until, 'done')))) problems.push(`${what}, but the journal has ${step} ${active(step) ? `and ${until} done` : 'not begun or undone'}`);
+    if (fact && (!active(step) || (until && has(until, 'done')))) problems.push(`${site.name}: ${what}, but the journal has ${step} ${active(step) ? `and ${until} done` : 'not begun or undone'}`);
   };
   const original = world.containers.get(site.name);
+  const owner = log ? `m${log.id}` : null;
   claim(world.containers.has(shadowName(site)), 'a shadow exists', 'shadow', 'retire-shadow');
-  claim(world.pathsUnder(`${o.stateDir}/scratch`).length > 0, 'a scratch dir exists', 'scratch', 'remove-scratch');
-  claim(site.config !== null && tree !== null && tree !== d.treeFrom(world.customerEdits) && d.installed(tree), 'the new tree is installed', 'config-install');
-  claim(world.composeImage !== d.from.reference, 'the compose file is changed', 'image-ref');
-  claim(world.proxy.affinitySites.size > 0, 'affinity is on', 'shadow-traffic', 'retire-shadow');
+  // Before its maintenance begins, no scratch dir or extract container of any maintenance is its own.
+  if (owner) claim(world.pathsUnder(`${o.stateDir}/scratch/${owner}`).length > 0, 'a scratch dir exists', 'scratch', 'remove-scratch');
+  claim(site.config !== null && tree !== null && tree !== d.treeFrom(mine.customerEdits) && d.installed(tree), 'the new tree is installed', 'config-install');
+  claim(mine.composeImage !== d.from.reference, 'the compose file is changed', 'image-ref');
+  claim(world.proxy.affinitySites.has(mine.siteId), 'affinity is on', 'shadow-traffic', 'retire-shadow');
   // recreate-original's undo is drain-original's: the original is back on its old image once that one is undone.
-  if (original?.imageId === d.to.id && (!has('recreate-original', 'begin') || has('drain-original', 'undone'))) problems.push(`the original runs ${d.to.id}, but the journal has recreate-original not begun, or drain-original undone`);
-  claim([...world.extractContainers.values()].length > 0, 'an extract container exists', 'stock-configs');
-  if (log && has(STEP_ORDER.commit, 'done') && original?.imageId !== d.to.id) problems.push(`the commit point is done, but the original runs ${original?.imageId ?? 'nothing'}`);
-  if (log && log.status !== 'in-progress' && log.status !== 'updated' && original?.imageId !== d.from.id) problems.push(`closed ${log.status}, but the original runs ${original?.imageId}`);
+  if (original?.imageId === d.to.id && (!has('recreate-original', 'begin') || has('drain-original', 'undone'))) problems.push(`${site.name}: the original runs ${d.to.id}, but the journal has recreate-original not begun, or drain-original undone`);
+  if (owner) claim([...world.extractContainers.values()].some((c) => c.owner === owner), 'an extract container exists', 'stock-configs');
+  if (log && has(STEP_ORDER.commit, 'done') && original?.imageId !== d.to.id) problems.push(`${site.name}: the commit point is done, but the original runs ${original?.imageId ?? 'nothing'}`);
+  if (log && log.status !== 'in-progress' && log.status !== 'updated' && original?.imageId !== d.from.id) problems.push(`${site.name}: closed ${log.status}, but the original runs ${original?.imageId}`);
   return problems;
 }
 
 const shadowName = (site: Site) => `${site.name}-refit-shadow`;
+
+/** The second site of the pair: another service of the same Compose project (one compose file), on the same image. */
+export function fakeApiSite(o: { config?: boolean } = {}): Site {
+  const web = fakeSite(o);
+  return {
+    ...web,
+    name: 'shop-api-1',
+    id: 'c0-1',
+    compose: { ...web.compose, service: 'api' },
+    networks: [{ name: 'shop_front', ip: '10.0.0.2' }],
+    vhosts: ['api.shop.example'],
+    config: o.config === false ? null : { containerPath: '/etc/site', hostPath: '/srv/shop/api/conf' },
+  };
+}
+
+export const API_SITE_ID = 'shop_api';
+
+/** Two services of one project maintained in one pass: what each does, and whether both take one update under the tag they run by. */
+export interface PairScenario {
+  /** Both updates are new digests of the tag they run by (so they take turns); otherwise both go to NEW's tag (and run at once). */
+  sameTag: boolean;
+  config: [boolean, boolean];
+  newImageUnhealthy: boolean;
+  /** Per site: the recreated original fails its check. */
+  recreatedUnhealthy: [boolean, boolean];
+  customerEdits: [boolean, boolean];
+}
+
+export function pairScenarioOf(rand: () => number): PairScenario {
+  return {
+    sameTag: rand() < 0.4,
+    config: [rand() < 0.85, rand() < 0.85],
+    newImageUnhealthy: rand() < 0.06,
+    recreatedUnhealthy: [rand() < 0.1, rand() < 0.1],
+    customerEdits: [rand() < 0.25, rand() < 0.25],
+  };
+}
+
+/**
+ * A world whose every call (its proxy's too) first lets the other maintenances of the pass run
+ * for a few turns of the event loop, as many as `rand` says: the same seed, the same interleaving.
+ */
+export function interleaved<W extends object>(world: W, rand: () => number): W {
+  const wrap = <T extends object>(obj: T): T =>
+    new Proxy(obj, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === 'proxy') return wrap(value as object);
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          for (let turns = Math.floor(rand() * 4); turns > 0; turns--) await new Promise((r) => setImmediate(r));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  return wrap(world);
+}
+
+/**
+ * Two services of one project (one compose file, one image and network) on a fake world,
+ * maintained in one pass with concurrency 2, as a fault schedule's target. Besides each site's
+ * own invariants: once both are closed, the tag they ran by names the new image if a same-tag
+ * update of either stands, else the old one.
+ */
+export function fakePairTarget(scenario: PairScenario, journal: Journal, rand: () => number): ScheduleTarget & { fake: FakeWorld; sites: [Site, Site] } {
+  const sites: [Site, Site] = [fakeSite({ config: scenario.config[0] }), fakeApiSite({ config: scenario.config[1] })];
+  const world = fakeWorld(sites[0]);
+  world.addSite({ original: sites[1].name, image: OLD, siteId: API_SITE_ID, configDir: sites[1].config?.hostPath ?? null, service: 'api' });
+  const to = scenario.sameTag ? OLD.reference : NEW.reference;
+  world.registry.set(to, NEW.id);
+  if (scenario.newImageUnhealthy) world.unhealthyImages.add(NEW.id);
+  const badRecreate = new Set(sites.filter((_, i) => scenario.recreatedUnhealthy[i]).map((s) => s.name));
+  world.unhealthyWhen = (name, c) => badRecreate.has(name) && c.imageId === NEW.id;
+  const stateDir = '/var/lib/refit';
+  const candidate = { reference: to, digest: null };
+  const editors = sites.filter((_, i) => scenario.customerEdits[i]).map((s) => s.compose.service);
+  return {
+    world: interleaved(world as World, rand),
+    fake: world,
+    sites,
+    journal,
+    site: sites[0],
+    proxySiteId: SITE_ID,
+    candidate,
+    alsoMaintained: [{ site: sites[1], proxySiteId: API_SITE_ID, candidate }],
+    concurrency: 2,
+    stateDir,
+    watch: (watch) => {
+      world.onCommand = watch;
+    },
+    nextProcess: () => void world.generation++,
+    broken: (_log, all) => sites.flatMap((site, i) => brokenInvariants(world, site, all[i] ?? null, { stateDir, direction: updateOf(to) })),
+    notWholeAsClosed: (_log, all) => {
+      const as = all.map((l) => (l?.status === 'updated' ? 'new' : 'old'));
+      const tagOld = scenario.sameTag && as.includes('new') ? NEW.id : OLD.id;
+      return sites.flatMap((site, i) => notWhole(world, site, as[i]!, { stateDir, to, tagOld }));
+    },
+    meanwhile: editors.length ? () => editors.forEach((service) => world.editCustomerConfig(service)) : undefined,
+  };
+}

@@ -1,7 +1,8 @@
 /**
  * @module maintenance/testing/schedules
- * Model-based fault testing: one maintenance of one site, then recovers until it is closed, each
- * "process" of refit running under a seeded random schedule of faults. Around every command of
+ * Model-based fault testing: one maintenance of one site (or a pass over several sites, their
+ * maintenances at once where the pass lets them run together), then recovers until every one is
+ * closed, each "process" of refit running under a seeded random schedule of faults. Around every command of
  * the world (before its effect, and after it) a process may fail that command or be killed
  * there, and every journal write may be its last. A killed process runs nothing more; the next
  * process recovers. The first `faultyProcesses` are faulty, the rest are not, so a correct refit
@@ -15,6 +16,7 @@ import type { Journal } from '../../journal/journal.js';
 import type { MaintenanceLog } from '../../journal/types.js';
 import type { Site } from '../../site/discover.js';
 import { maintainContainer, recoverUnfinished, type Candidate, type MaintainOptions, type PipelineDeps } from '../pipeline.js';
+import { claimOf, inPool } from '../schedule.js';
 import type { World } from '../world.js';
 
 /** Throws out of a killed process; nothing of it runs after. */
@@ -23,23 +25,30 @@ export class Killed extends Error {}
 export type Problems = string[] | Promise<string[]>;
 export type CommandWatch = (command: string, when: 'before' | 'after') => void | Promise<void>;
 
-export interface ScheduleTarget {
-  world: World;
-  journal: Journal;
+/** A site a schedule maintains, and its update. */
+export interface Maintained {
   site: Site;
   proxySiteId: string;
   candidate: Candidate;
   /** A revert's (the maintenance process 1 runs). */
   options?: MaintainOptions;
+}
+
+export interface ScheduleTarget extends Maintained {
+  world: World;
+  journal: Journal;
+  /** More sites the first process maintains in the same pass, `concurrency` at a time where their claims allow (pass.ts). */
+  alsoMaintained?: Maintained[];
+  concurrency?: number;
   stateDir: string;
   /** Calls `watch` around every command of the world from now on (null: stop). */
   watch(watch: CommandWatch | null): void;
   /** A killed process's successor takes over. */
   nextProcess(): void;
-  /** What breaks an invariant now; `log` is the maintenance as the journal has it (null before it begins). */
-  broken(log: MaintenanceLog | null): Problems;
-  /** What keeps the site from being whole as the closed maintenance says. */
-  notWholeAsClosed(log: MaintenanceLog): Problems;
+  /** What breaks an invariant now; `log` is the maintenance as the journal has it (null before it begins), `all` every site's, the first's first. */
+  broken(log: MaintenanceLog | null, all: (MaintenanceLog | null)[]): Problems;
+  /** What keeps the sites from being whole as their closed maintenances say (null: a site whose maintenance never began, as its pass was killed first). */
+  notWholeAsClosed(log: MaintenanceLog, all: (MaintenanceLog | null)[]): Problems;
   /** Something from outside that may happen between two commands (a customer edit), once per schedule. */
   meanwhile?(): void;
 }
@@ -96,13 +105,15 @@ export async function runSchedule(target: ScheduleTarget, rand: () => number, o:
   const faults: Fault[] = [];
   const problems: string[] = [];
   const maxProcesses = o.faultyProcesses + 3;
-  // The journal is read after every command, so the maintenance is read again only after a write.
+  const maintained: Maintained[] = [target, ...(target.alsoMaintained ?? [])];
+  // The journal is read after every command, so the maintenances are read again only after a write.
   let writes = 0;
-  let cached: { writes: number; log: MaintenanceLog | null } | null = null;
-  const logOf = (): MaintenanceLog | null => {
-    if (cached?.writes !== writes) cached = { writes, log: target.journal.history({ container: target.site.name, limit: 1 })[0] ?? null };
-    return cached.log;
+  let cached: { writes: number; logs: (MaintenanceLog | null)[] } | null = null;
+  const logsOf = (): (MaintenanceLog | null)[] => {
+    if (cached?.writes !== writes) cached = { writes, logs: maintained.map((m) => target.journal.history({ container: m.site.name, limit: 1 })[0] ?? null) };
+    return cached.logs;
   };
+  const logOf = (): MaintenanceLog | null => logsOf()[0]!;
   // The outside event happens once, at a random command of the first process.
   let meanwhileIn = target.meanwhile ? Math.floor(rand() * 200) : -1;
 
@@ -141,7 +152,7 @@ export async function runSchedule(target: ScheduleTarget, rand: () => number, o:
       if (dead) throw new Killed('dead');
       if (when === 'before' && meanwhileIn-- === 0) target.meanwhile?.();
       if (when === 'after' && o.checkEveryCommand !== false) {
-        const found = target.broken(logOf());
+        const found = target.broken(logOf(), logsOf());
         if (found instanceof Promise) {
           return found.then((f) => {
             stop(f, `after ${command}`);
@@ -176,22 +187,34 @@ export async function runSchedule(target: ScheduleTarget, rand: () => number, o:
       },
     });
     const deps: PipelineDeps = { world: target.world, journal, stateDir: target.stateDir, keepBackups: 3, undoRetry: o.undoRetry ?? { attempts: 3, delayMs: 0 } };
-    try {
-      if (processNo === 1) await maintainContainer(deps, target.journal.beginRun('run'), target.site, target.proxySiteId, target.candidate, target.options);
-      else await recoverUnfinished(deps);
-    } catch (err) {
+    const threw = (err: unknown) => {
       if (!(err instanceof Killed)) problems.push(`${where('threw')}: ${(err as Error).stack ?? err}`);
+    };
+    try {
+      if (processNo === 1) {
+        const runId = target.journal.beginRun('run');
+        // As a pass runs them; every maintenance of a killed process ends (at its next command) before the next process starts.
+        await inPool(maintained, target.concurrency ?? 1, (m) => claimOf(m.site, m.candidate), async (m) => {
+          if (!dead) await maintainContainer(deps, runId, m.site, m.proxySiteId, m.candidate, m.options).catch(threw);
+        });
+      } else await recoverUnfinished(deps);
+    } catch (err) {
+      threw(err);
     }
     target.watch(null);
-    const log = logOf();
+    const logs = logsOf();
+    const log = logs[0]!;
+    const closed = log !== null && logs.every((l) => l?.status !== 'in-progress');
     if (problems.length) result = { status: log?.status ?? 'none', processes: processNo, faults, problems };
-    else if (log && log.status !== 'in-progress') {
-      const found = await target.notWholeAsClosed(log);
-      problems.push(...found.map((p) => `closed ${log.status} by process ${processNo}: ${p}`));
-      if (!['updated', 'rolled-back', 'skipped'].includes(log.status)) problems.push(`closed as ${log.status}: ${log.reason}`);
-      result = { status: log.status, processes: processNo, faults, problems };
+    else if (closed) {
+      const found = await target.notWholeAsClosed(log, logs);
+      const statuses = logs.map((l) => l?.status ?? 'not begun').join(',');
+      problems.push(...found.map((p) => `closed ${statuses} by process ${processNo}: ${p}`));
+      for (const l of logs) if (l && !['updated', 'rolled-back', 'skipped'].includes(l.status)) problems.push(`${l.container} closed as ${l.status}: ${l.reason}`);
+      result = { status: statuses, processes: processNo, faults, problems };
     } else if (processNo >= maxProcesses) {
-      problems.push(`still unfinished after ${processNo} processes, the last ${processNo - o.faultyProcesses} without faults: ${log?.steps.at(-1)?.step} ${log?.steps.at(-1)?.phase} ${log?.steps.at(-1)?.error ?? ''}`);
+      const open = logs.find((l) => l?.status === 'in-progress') ?? log;
+      problems.push(`still unfinished after ${processNo} processes, the last ${processNo - o.faultyProcesses} without faults: ${open?.container} ${open?.steps.at(-1)?.step} ${open?.steps.at(-1)?.phase} ${open?.steps.at(-1)?.error ?? ''}`);
       result = { status: 'in-progress', processes: processNo, faults, problems };
     } else {
       target.nextProcess();

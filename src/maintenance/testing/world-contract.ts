@@ -83,6 +83,15 @@ export function worldContract(name: string, setup: () => Promise<ContractEnv>, o
       expect(await w.pull(env.old.reference)).toEqual({ imageId: env.old.id });
     }, timeout);
 
+    it('tells whether a running container was created from a reference and runs an image (after the tag moved on too)', async () => {
+      expect(await w.runsByTag(env.old.reference, env.old.id)).toBe(true);
+      expect(await w.runsByTag(env.old.reference, newId)).toBe(false);
+      expect(await w.runsByTag(env.newReference, newId)).toBe(false);
+      await w.tag(newId, env.old.reference);
+      expect(await w.runsByTag(env.old.reference, env.old.id)).toBe(true);
+      await w.tag(env.old.id, env.old.reference);
+    }, timeout);
+
     it('a tag is moved to another image and back', async () => {
       await w.tag(env.old.id, env.newReference);
       expect(await w.tagTarget(env.newReference)).toBe(env.old.id);

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { autoConcurrency, claimOf, clashes, inPool, NO_CLAIM, passConcurrency, type Claim } from './schedule.js';
+
+const site = (reference: string, config: string | null) => ({ image: { reference, id: 'sha256:x', repoDigests: [] }, config: config ? { containerPath: '/etc/site', hostPath: config } : null });
+
+describe('claims', () => {
+  it('an update to another tag shares its old and new tags; its config dir is its own', () => {
+    expect(claimOf(site('reg/web:1.4', '/srv/a/conf/'), { reference: 'reg/web:1.5', digest: null })).toEqual({ exclusive: ['config:/srv/a/conf'], shared: ['tag:reg/web:1.4', 'tag:reg/web:1.5'] });
+  });
+
+  it('a same-tag update (a new digest under the tag it runs by) holds that tag alone: its pull moves it, its rollback moves it back', () => {
+    expect(claimOf(site('reg/web:latest', null), { reference: 'reg/web:latest', digest: 'sha256:d' })).toEqual({ exclusive: ['tag:reg/web:latest'], shared: [] });
+  });
+
+  it('sites updated from one tag to the next run together; same-tag updates of one tag, and sites sharing a config dir, take turns', () => {
+    const tagChange = (dir: string) => claimOf(site('reg/web:1.4', dir), { reference: 'reg/web:1.5', digest: null });
+    const sameTag = (dir: string) => claimOf(site('reg/web:1.5', dir), { reference: 'reg/web:1.5', digest: 'sha256:d' });
+    expect(clashes(tagChange('/a'), [tagChange('/b'), tagChange('/c')])).toBe(false);
+    expect(clashes(tagChange('/a'), [tagChange('/a')])).toBe(true);
+    expect(clashes(sameTag('/a'), [sameTag('/b')])).toBe(true);
+    expect(clashes(sameTag('/a'), [tagChange('/b')])).toBe(true);
+    expect(clashes(tagChange('/b'), [sameTag('/a')])).toBe(true);
+    expect(clashes(NO_CLAIM, [sameTag('/a')])).toBe(false);
+  });
+});
+
+describe('concurrency', () => {
+  it('auto: one per CPU, at most 4', () => {
+    expect([1, 2, 3, 4, 8, 64].map(autoConcurrency)).toEqual([1, 2, 3, 4, 4, 4]);
+    expect(passConcurrency('auto', 2)).toBe(2);
+    expect(passConcurrency(7, 2)).toBe(7);
+  });
+});
+
+describe('inPool', () => {
+  /** Items that finish when the test says so; records what ran at once. */
+  function harness() {
+    const finish = new Map<string, () => void>();
+    const running = new Set<string>();
+    const log: string[][] = [];
+    const fn = (item: { name: string }) =>
+      new Promise<string>((resolve) => {
+        running.add(item.name);
+        log.push([...running].sort());
+        finish.set(item.name, () => {
+          running.delete(item.name);
+          resolve(`${item.name} done`);
+        });
+      });
+    const settle = () => new Promise((r) => setImmediate(r));
+    return { finish, running, log, fn, settle };
+  }
+
+  it('runs at most `size` at once, and gives the results in the items order', async () => {
+    const h = harness();
+    const items = ['a', 'b', 'c', 'd'].map((name) => ({ name, claim: NO_CLAIM }));
+    const all = inPool(items, 2, (i) => i.claim, h.fn);
+    await h.settle();
+    expect([...h.running].sort()).toEqual(['a', 'b']);
+    h.finish.get('b')!();
+    await h.settle();
+    expect([...h.running].sort()).toEqual(['a', 'c']);
+    h.finish.get('a')!();
+    await h.settle();
+    h.finish.get('c')!();
+    await h.settle();
+    h.finish.get('d')!();
+    expect(await all).toEqual(['a done', 'b done', 'c done', 'd done']);
+    expect(Math.max(...h.log.map((l) => l.length))).toBe(2);
+  });
+
+  it('never runs clashing items together: the next item that fits goes first', async () => {
+    const h = harness();
+    const mine: Claim = { exclusive: ['config:/srv/x'], shared: [] };
+    const items = [
+      { name: 'a', claim: mine },
+      { name: 'b', claim: mine },
+      { name: 'c', claim: NO_CLAIM },
+    ];
+    const all = inPool(items, 3, (i) => i.claim, h.fn);
+    await h.settle();
+    expect([...h.running].sort()).toEqual(['a', 'c']);
+    h.finish.get('a')!();
+    await h.settle();
+    expect([...h.running].sort()).toEqual(['b', 'c']);
+    h.finish.get('b')!();
+    h.finish.get('c')!();
+    expect(await all).toEqual(['a done', 'b done', 'c done']);
+    expect(h.log.some((l) => l.includes('a') && l.includes('b'))).toBe(false);
+  });
+});
