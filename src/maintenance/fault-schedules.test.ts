@@ -20,11 +20,17 @@ import { describe, expect, it } from 'vitest';
 import { inMemoryJournal } from '../journal/journal.js';
 import type { MaintenanceLog } from '../journal/types.js';
 import { fakePairTarget, fakeTarget, pairScenarioOf, scenarioOf } from './testing/fake-site.js';
-import { runSchedule, seeded, type Fault } from './testing/schedules.js';
+import { runSchedule, seeded, type Fault, type ScheduleResult } from './testing/schedules.js';
 
 const COUNT = Number(process.env.REFIT_SCHEDULES ?? 3000);
 const PAIRS = Number(process.env.REFIT_PAIR_SCHEDULES ?? 1000);
 const ONLY = process.env.REFIT_SCHEDULE_SEED;
+
+/** A failed schedule as the test prints it: how to replay it, what it was, its faults and what broke. */
+function failureOf(seed: number, scenario: object, options: object, r: ScheduleResult): string {
+  const trail = r.faults.map((f) => `${f.kind} ${f.at} (process ${f.process}, ${f.during})`).join('; ');
+  return `seed ${seed} (replay: REFIT_SCHEDULE_SEED=${seed}) ${JSON.stringify(scenario)} ${JSON.stringify(options)}\n    faults: ${trail || 'none'}\n    ${r.problems.join('\n    ')}`;
+}
 
 describe('seeded fault schedules on the fake world', () => {
   it(`${ONLY ? `seed ${ONLY}` : `${COUNT} schedules`}: every invariant holds after every command; every maintenance ends closed, its site whole`, async () => {
@@ -44,8 +50,7 @@ describe('seeded fault schedules on the fake world', () => {
       if (scenario.revert) reverts[r.status] = (reverts[r.status] ?? 0) + 1;
       faults.push(...r.faults);
       if (r.problems.length) {
-        const trail = r.faults.map((f) => `${f.kind} ${f.at} (process ${f.process}, ${f.during})`).join('; ');
-        failures.push(`seed ${seed} (replay: REFIT_SCHEDULE_SEED=${seed}) ${JSON.stringify(scenario)} ${JSON.stringify(options)}\n    faults: ${trail || 'none'}\n    ${r.problems.join('\n    ')}`);
+        failures.push(failureOf(seed, scenario, options, r));
         if (failures.length >= 5) break;
       }
     }
@@ -101,8 +106,7 @@ describe('seeded fault schedules on the fake world: two services of one project 
       for (const status of r.status.split(',')) endings[status] = (endings[status] ?? 0) + 1;
       kills += r.faults.filter((f) => f.kind === 'kill').length;
       if (r.problems.length) {
-        const trail = r.faults.map((f) => `${f.kind} ${f.at} (process ${f.process}, ${f.during})`).join('; ');
-        failures.push(`seed ${seed} (replay: REFIT_SCHEDULE_SEED=${seed}) ${JSON.stringify(scenario)} ${JSON.stringify(options)}\n    faults: ${trail || 'none'}\n    ${r.problems.join('\n    ')}`);
+        failures.push(failureOf(seed, scenario, options, r));
         if (failures.length >= 5) break;
       }
     }
