@@ -15,7 +15,7 @@ import { heldReason } from '../watch/holds.js';
 import type { SiteWatch } from '../watch/watch.js';
 import { maintainContainer, recoverUnfinished, type Candidate, type PipelineDeps, type ProgressEvent } from './pipeline.js';
 import { passOk, reportWithoutSteps, siteReportHead, type ContainerReport, type PassReport } from './report.js';
-import { claimOf, inPool, NO_CLAIM } from './schedule.js';
+import { ClaimBoard, claimOf, inPool, NO_CLAIM } from './schedule.js';
 import { withSharedPulls } from './shared-work.js';
 
 /** The host as a pass sees it; real-world.ts binds it to Docker, the registry and the proxy. */
@@ -56,7 +56,7 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
   const startedAt = (opts.now ?? (() => new Date()))().toISOString();
   const runId = journal.beginRun(opts.kind);
   journal.closeAbandonedRuns(runId);
-  const deps: PipelineDeps = { ...host.deps, world: withSharedPulls(host.deps.world), onProgress: opts.onProgress };
+  const deps: PipelineDeps = { ...host.deps, world: withSharedPulls(host.deps.world), onProgress: opts.onProgress, claims: new ClaimBoard() };
   try {
     const recovered = await recoverUnfinished(deps);
     if (host.watch) recovered.push(...(await host.watch.settle(deps, runId)));
@@ -73,7 +73,7 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
     // Each updated site's watch runs beside the next maintenances; the pass ends with the last.
     const watching: Promise<void>[] = [];
     const claim = ({ site, check }: (typeof queue)[number]) => (check.status === 'update' && check.candidate ? claimOf(site, check.candidate) : NO_CLAIM);
-    const containers = await inPool(queue, opts.concurrency, claim, ({ site, check }) => maintainOne(host, deps, runId, site, check, { ...opts, unfinished, watching }));
+    const containers = await inPool(queue, opts.concurrency, claim, ({ site, check }) => maintainOne(host, deps, runId, site, check, { ...opts, unfinished, watching }), deps.claims);
     await Promise.all(watching);
     const report: PassReport = {
       runId,

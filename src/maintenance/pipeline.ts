@@ -19,6 +19,7 @@ import { CounterTally } from '../watch/counters.js';
 import { planMaintenance, type MaintenancePlan, type RevertInput } from './plan.js';
 import { reportWithoutSteps, type ContainerReport, type ContainerResult } from './report.js';
 import { runSteps, undoSteps, type RunOutcome, type StepRecorder, type UndoRetry } from './runner.js';
+import type { ClaimBoard } from './schedule.js';
 import { orderFor, stepsFor, type MaintenanceCtx } from './steps.js';
 import type { World } from './world.js';
 
@@ -35,6 +36,8 @@ export interface PipelineDeps {
   undoRetry?: UndoRetry;
   /** Fault injection for refit's own tests ($REFIT_FAULT). */
   faults?: readonly Fault[];
+  /** The claims of what runs in this pass (schedule.ts): a revert beside the pass's maintenances waits on them. */
+  claims?: ClaimBoard;
 }
 
 export interface Candidate {

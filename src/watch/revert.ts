@@ -15,6 +15,7 @@ import type { MaintenanceLog, WatchRecord, WatchState } from '../journal/types.j
 import { maintainContainer, type PipelineDeps } from '../maintenance/pipeline.js';
 import type { MaintenancePlan } from '../maintenance/plan.js';
 import { readJournaledMaintenance } from '../maintenance/plan-record.js';
+import { claimOf } from '../maintenance/schedule.js';
 import type { ContainerReport } from '../maintenance/report.js';
 import { siteIdOf } from '../proxy/sites.js';
 import type { Discovery, Site } from '../site/discover.js';
@@ -70,13 +71,16 @@ async function revertStart(deps: PipelineDeps, discover: () => Promise<Discovery
 }
 
 async function revertFrom(deps: PipelineDeps, { site, plan }: RevertStart, w: WatchRecord, runId: number): Promise<RevertOutcome> {
-  const report = await maintainContainer(deps, runId, site, plan.proxySiteId, { reference: plan.from.reference, digest: null }, {
+  const candidate = { reference: plan.from.reference, digest: null };
+  // It clashes as the update it undoes would: it waits for the pass's maintenances that share its config dir or move its tag.
+  const release = (await deps.claims?.take(claimOf(site, candidate))) ?? (() => {});
+  const report = await maintainContainer(deps, runId, site, plan.proxySiteId, candidate, {
     revert: {
       plan: { watchId: w.id, imageId: plan.from.imageId, reason: w.reason ?? 'the watch decided it' },
       installed: site.config ? installedTree(deps.stateDir, w.id) : null,
       backup: site.config ? plan.paths.backup : null,
     },
-  });
+  }).finally(release);
   if (report.result === 'updated') return { state: 'reverted', report };
   // Left unfinished (an undo kept failing, or a step after its commit point): recover continues it.
   if (report.result === 'failed') return { state: 'reverting', reason: report.reason, report };
