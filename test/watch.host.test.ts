@@ -26,7 +26,8 @@ import { suiteName } from './support/suite.js';
 import { runWrk, startWrk, type WrkResult } from './support/wrk.js';
 
 const MIN_REQUESTS = 200;
-const WATCH = ['maintenance:', `  watch: { window: 30s, minRequests: ${MIN_REQUESTS}, maxIncrease: 0.05, intervalMs: 500 }`];
+const WINDOW = '15s';
+const WATCH = ['maintenance:', `  watch: { window: ${WINDOW}, minRequests: ${MIN_REQUESTS}, maxIncrease: 0.05, intervalMs: 500 }`];
 
 interface Loads {
   /** `/` with a POST every fifth request. */
@@ -150,7 +151,7 @@ describe.each(['haproxy', 'nginx'] as const)('the watch after an update, through
     expect(r.code, story(r)).toBe(0);
     const [c] = r.json<PassReport>().containers;
     expect(c!.result).toBe('updated');
-    expect(c!.watch).toMatchObject({ decision: 'not-judged', reason: expect.stringMatching(new RegExp(`answered \\d+ request\\(s\\) in the 30s watch, fewer than the ${MIN_REQUESTS} needed to judge it$`)) });
+    expect(c!.watch).toMatchObject({ decision: 'not-judged', reason: expect.stringMatching(new RegExp(`answered \\d+ request\\(s\\) in the ${WINDOW} watch, fewer than the ${MIN_REQUESTS} needed to judge it$`)) });
     expect(c!.watch!.observed.requests).toBeGreaterThanOrEqual(3);
     expect(c!.watch!.observed.requests).toBeLessThan(MIN_REQUESTS);
     await expectWhole(h, s, 'new');
