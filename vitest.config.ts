@@ -20,8 +20,9 @@ export default defineConfig({
           include: ['src/**/*.host.test.ts', 'test/**/*.host.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
-          // The host has two cores and one Docker Engine: keep suites from starving each other.
-          maxWorkers: 2,
+          // Two cores and one Docker Engine: the suites mostly wait (on containers, health checks,
+          // drains, watch windows), so three files at a time keep the cores busy without starving any.
+          maxWorkers: 3,
           sequence: { groupOrder: 1 },
           globalSetup: ['test/support/global-setup.ts'],
         },

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { detectCompose, runCompose } from '../src/compose/cli.js';
 import { parseConfigText } from '../src/config/load.js';
 import { createProxy } from '../src/proxy/adapter.js';
-import { startLoad } from '../test/support/load.js';
 import { buildWebImage, STOCK_V1, STOCK_V2 } from '../test/support/web-image.js';
+import { startWrk } from '../test/support/wrk.js';
 
 const DIR = process.env.REFIT_DEMO_DIR ?? '/var/tmp/refit-demo';
 const PORT = Number(process.env.REFIT_DEMO_PORT ?? 8080);
@@ -114,8 +114,9 @@ async function up(): Promise<void> {
   process.stdout.write(refit(['proxy', 'sync']));
   process.stdout.write(refit(['check']));
 
-  say('putting load on all three sites, then running one maintenance pass');
-  const loads = SITES.map((s) => startLoad({ port: PORT, host: vhost(s.name), concurrency: 2, maxMs: 300_000 }));
+  say('putting load on all three sites (wrk, kept-alive connections), then running one maintenance pass');
+  const loads = SITES.map((s) => startWrk({ url: `http://127.0.0.1:${PORT}`, host: vhost(s.name), connections: 2, durationMs: 300_000 }));
+  await Promise.all(loads.map((l) => l.started));
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, ['dist/cli/main.js', 'run'], { env: { ...process.env, REFIT_CONFIG: CONFIG }, stdio: 'inherit' });
     child.on('close', (c) => resolve(c ?? 1));
@@ -124,8 +125,8 @@ async function up(): Promise<void> {
 
   say('requests during the pass, through the proxy:');
   results.forEach((r, i) => {
-    const failed = r.failures.reduce((n, f) => n + f.count, 0);
-    say(`  ${vhost(SITES[i]!.name).padEnd(22)} ${r.ok} served, ${failed} dropped${failed ? ` (${r.failures.map((f) => `${f.count} ${f.kind}`).join(', ')})` : ''}; answered by ${Object.keys(r.firstLines).map((l) => l.replace('fixture ', '')).join(' then ')}`);
+    const why = [...Object.entries(r.byStatus).map(([status, n]) => `${n} answered ${status}`), ...(r.unanswered ? [`${r.unanswered} unanswered`] : [])];
+    say(`  ${vhost(SITES[i]!.name).padEnd(22)} ${r.ok} served, ${r.failed} failed${why.length ? ` (${why.join(', ')})` : ''}; answered by ${Object.keys(r.firstLines).map((l) => l.replace('fixture ', '')).sort().join(' and ')}`);
   });
   say(`the sites stay up: curl -H 'Host: ${vhost('garage')}' http://127.0.0.1:${PORT}/   (npm run demo -- --down removes everything)`);
   say(`see also: REFIT_CONFIG=${CONFIG} npx refit history`);

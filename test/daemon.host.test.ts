@@ -22,9 +22,9 @@ describe('refit daemon', () => {
   it('SIGTERM during a maintenance: that container finishes, no other starts, exit 0', async () => {
     const first = await h.site('v2');
     const second = await h.site('v2');
-    // A window that is open now: every minute, one hour long.
+    // A window that is open now: every minute, one hour long; one maintenance at a time, so the second waits.
     const config = join(h.stateDir, '..', 'daemon.yml');
-    writeFileSync(config, `${h.configText}schedule: { cron: "* * * * *", windowMinutes: 60 }\n`);
+    writeFileSync(config, `${h.configText}schedule: { cron: "* * * * *", windowMinutes: 60 }\nmaintenance: { concurrency: 1 }\n`);
     const daemon = spawn(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'daemon'], { env: { ...process.env, REFIT_CONFIG: config }, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     const exited = new Promise<number | null>((resolve) => daemon.on('close', (code) => resolve(code)));

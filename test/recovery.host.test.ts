@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHADOW_SUFFIX } from '../src/compose/override.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { ContainerReport, PassReport } from '../src/maintenance/report.js';
-import { backendOf } from '../src/proxy/haproxy/render.js';
-import { RuntimeApi } from '../src/proxy/haproxy/runtime.js';
+import { createProxy } from '../src/proxy/adapter.js';
 import { siteIdOf } from '../src/proxy/sites.js';
+import { halfAddHaproxy } from './support/half-add.js';
 import { CUSTOMER_EXTRA, NEW_TREE, OLD_TREE, startHarness, tree, type Harness, type TestSite } from './support/host-harness.js';
 import { journalSeq, waitForStep } from './support/journal-watch.js';
 import { refitAsync } from './support/refit-cli.js';
@@ -89,12 +89,12 @@ describe('a half-done proxy add', () => {
     try {
       const killed = await refitAsync(['run', '--container', site.container], { ...h.env, REFIT_FAULT: 'kill:original-traffic:begin' });
       expect(killed.code, killed.stdout + killed.stderr).toBe(137);
-      // The first of HAProxy's two commands of an add: the server exists, in maintenance.
-      const api = new RuntimeApi(join(parseConfigText(h.configText).proxy.haproxy.runDir, 'admin.sock'));
-      const backend = backendOf(siteIdOf({ compose: { project: site.project, service: 'web' } }));
+      // The first of HAProxy's two commands of an add: the server has its slot and address, in maintenance.
+      const runDir = parseConfigText(h.configText).proxy.haproxy.runDir;
+      const siteId = siteIdOf({ compose: { project: site.project, service: 'web' } });
       const ip = docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', site.container);
-      expect(await api.send(`add server ${backend}/${site.container} ${ip}:80`)).toMatch(/New server registered/);
-      expect((await api.servers(backend)).find((s) => s.name === site.container)?.state).toBe('maint');
+      await halfAddHaproxy(runDir, siteId, { name: site.container, ip, port: 80 });
+      expect((await createProxy(parseConfigText(h.configText).proxy).list(siteId)).find((s) => s.name === site.container)).toMatchObject({ ip, state: 'maint' });
 
       const r = await refitAsync(['recover', '--json'], h.env);
       expect(r.code, r.stdout + r.stderr).toBe(0);

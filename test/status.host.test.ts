@@ -103,6 +103,7 @@ describe.each(FLAVORS)('refit status with Compose %s', (flavor) => {
       healthPath: '/refit/health',
       hooks: { preUpdate: null, postUpdate: null },
       tagRules: { include: null, exclude: null, minAge: null },
+      watchMs: null,
       config: { containerPath: '/etc/site', hostPath: join(realpathSync(project.dir), 'site-config') },
     });
     expect(site.networks[0]!.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);

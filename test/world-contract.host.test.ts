@@ -2,18 +2,19 @@
  * The World contract (src/maintenance/testing/world-contract.ts) on the real host: Docker,
  * Compose v2, a real registry and HAProxy. The fake world passes the same suite in the unit
  * project (src/maintenance/fake-world.test.ts). The half-done states are made the way a kill
- * between two commands leaves them: HAProxy's `add server` without `set server … state ready`,
+ * between two commands leaves them: HAProxy's `set server … addr` without `set server … state ready`,
  * a config swap staged, or cut between its two renames.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { worldContract } from '../src/maintenance/testing/world-contract.js';
 import { EXTRACT_FOR_LABEL, EXTRACT_OWNER_LABEL } from '../src/merge/extract.js';
-import { backendOf } from '../src/proxy/haproxy/render.js';
-import { RuntimeApi } from '../src/proxy/haproxy/runtime.js';
 import { stage, swapNames } from '../src/site-config/swap.js';
+import { expect } from 'vitest';
+import { halfAddHaproxy } from './support/half-add.js';
 import { startHarness } from './support/host-harness.js';
+import { getThroughProxy } from './support/site-checks.js';
 import { realSite } from './support/real-site.js';
 import { suiteName } from './support/suite.js';
 
@@ -40,7 +41,6 @@ worldContract(
     const h = await startHarness(SUITE);
     const testSite = await h.site('v2');
     const { world, site, proxySiteId, adminSocket } = await realSite(h, testSite);
-    const api = new RuntimeApi(adminSocket);
     const gone = spawnSync('true').pid; // a process that has exited
     return {
       world,
@@ -56,7 +56,10 @@ worldContract(
         const file = join(testSite.dir, 'docker-compose.yml');
         writeFileSync(file, readFileSync(file, 'utf8').replace(/image: "[^"]+"/, `image: "${reference}"`));
       },
-      halfAdd: async (up) => void (await api.expect(`add server ${backendOf(proxySiteId)}/${up.name} ${up.ip}:${up.port}`, /^New server registered/)),
+      halfAdd: (up) => halfAddHaproxy(dirname(adminSocket), proxySiteId, up),
+      traffic: async (n) => {
+        for (let i = 0; i < n; i++) expect((await getThroughProxy(h, testSite)).status).toBe(200);
+      },
       halfInstall: async (mergedDir, id, upTo) => {
         const names = swapNames(site.config!.hostPath, id);
         stage(names, mergedDir);

@@ -18,7 +18,7 @@ describe('the refit command line', () => {
   const commands = allCommands(program).filter((c) => c.name() !== 'help');
 
   it('has every command of SPEC.md', () => {
-    expect(program.commands.map((c) => c.name()).sort()).toEqual(['check', 'daemon', 'fleet', 'health', 'history', 'merge', 'proxy', 'recover', 'run', 'status']);
+    expect(program.commands.map((c) => c.name()).sort()).toEqual(['check', 'daemon', 'fleet', 'health', 'history', 'holds', 'merge', 'proxy', 'recover', 'run', 'status']);
   });
 
   it.each(commands.map((c) => [c.name(), c] as const))('%s --help shows usage and an example', (_name, cmd) => {

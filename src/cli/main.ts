@@ -18,6 +18,7 @@ import { recoverCommand } from './commands/recover.js';
 import { daemonCommand } from './commands/daemon.js';
 import { historyCommand } from './commands/history.js';
 import { fleetCommand } from './commands/fleet.js';
+import { holdsCommand } from './commands/holds.js';
 
 export function buildProgram(): Command {
   const program = new Command('refit')
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   program.addCommand(recoverCommand());
   program.addCommand(statusCommand());
   program.addCommand(historyCommand());
+  program.addCommand(holdsCommand());
   program.addCommand(mergeCommand());
   program.addCommand(healthCommand());
   program.addCommand(proxyCommand());

@@ -25,6 +25,14 @@ describe('host configuration', () => {
     expect(c.images.labels).toEqual(['refit.web=true']);
     expect(c.proxy.type).toBe('haproxy');
     expect(c.stateDir).toBe('/var/lib/refit');
+    expect(c.maintenance.watch).toEqual({ window: 'off', windowMs: 0, minRequests: 100, maxIncrease: 0.05, intervalMs: 2000 });
+  });
+
+  it('takes maintenance.watch as a window alone or with its thresholds', () => {
+    expect(parseConfigText('maintenance: { watch: 10m }').maintenance.watch).toMatchObject({ windowMs: 600_000, minRequests: 100 });
+    expect(parseConfigText('maintenance: { watch: { window: 1h30m, minRequests: 50, maxIncrease: 0.1 } }').maintenance.watch).toMatchObject({ windowMs: 5_400_000, minRequests: 50, maxIncrease: 0.1 });
+    expect(configError('maintenance: { watch: soon }')).toBe('config /etc/refit/refit.yml: maintenance.watch.window: must be a duration such as 10m or 1h, or off');
+    expect(configError('maintenance: { watch: { window: 10m, maxIncrease: 2 } }')).toMatch(/maintenance\.watch\.maxIncrease: /);
   });
 
   it('names the key and the problem on one line', () => {

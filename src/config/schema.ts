@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseListen } from '../metrics/listen.js';
+import { parseDuration } from '../site/labels.js';
 
 // Node timers overflow past 2^31-1 ms (about 24.8 days).
 const ms = (def: number, min = 0) => z.number().int().min(min).max(2 ** 31 - 1).default(def);
@@ -211,6 +212,44 @@ export const scheduleSchema = z
   })
   .strict();
 
+/** A duration as written (`10m`, `1h30m`) or `off`. */
+const windowText = z.string().refine((v) => v === 'off' || parseDuration(v) !== null, 'must be a duration such as 10m or 1h, or off');
+
+/**
+ * The watch after an update (docs/maintenance.md, "After the switch"): how long, and when the
+ * new version's 5xx rate counts as worse than the old one's. `maintenance.watch: 10m` is short
+ * for `{ window: 10m }`.
+ */
+export const watchSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { window: v } : v),
+  z
+    .object({
+      /** How long refit watches a site after its update; `off` does not watch (a site's `refit.watch` label wins). */
+      window: windowText.default('off'),
+      /** The new version is judged only once it answered this many requests (a quiet site is not judged). */
+      minRequests: z.number().int().min(1).default(100),
+      /** Revert when its 5xx rate exceeds the old version's by more than this (a fraction: 0.05 is 5 points). */
+      maxIncrease: z.number().min(0).max(1).default(0.05),
+      /** How often the proxy's counters are read. */
+      intervalMs: ms(2_000, 100),
+    })
+    .strict()
+    .transform((w) => ({ ...w, windowMs: w.window === 'off' ? 0 : parseDuration(w.window)! })),
+);
+
+export const maintenanceSchema = z
+  .object({
+    /** How many containers are updated at once; `auto`: from the host's CPU count (maintenance/schedule.ts). */
+    concurrency: z.union([z.literal('auto'), z.number().int().min(1).max(32)], { message: 'must be auto or a number from 1 to 32' }).default('auto'),
+    /** Config backups kept per site. */
+    keepBackups: z.number().int().min(1).default(5),
+    hookTimeoutMs: ms(60_000, 1),
+    /** The nice value `run`, `recover` and `daemon` lower themselves to (0: unchanged); the proxies they start keep refit's own. */
+    nice: z.number().int().min(0).max(19).default(10),
+    watch: watchSchema.default(() => watchSchema.parse({})),
+  })
+  .strict();
+
 export const metricsSchema = z
   .object({
     /** The daemon serves /metrics only when enabled. */
@@ -306,18 +345,7 @@ export const configSchema = z
     health: healthSchema.default(() => healthSchema.parse({})),
     proxy: proxySchema.default(() => proxySchema.parse({})),
     registry: registrySchema.default(() => registrySchema.parse({})),
-    maintenance: z
-      .object({
-        /** How many containers are updated at once; `auto`: from the host's CPU count (maintenance/schedule.ts). */
-        concurrency: z.union([z.literal('auto'), z.number().int().min(1).max(32)], { message: 'must be auto or a number from 1 to 32' }).default('auto'),
-        /** Config backups kept per site. */
-        keepBackups: z.number().int().min(1).default(5),
-        hookTimeoutMs: ms(60_000, 1),
-        /** The nice value `run`, `recover` and `daemon` lower themselves to (0: unchanged); the proxies they start keep refit's own. */
-        nice: z.number().int().min(0).max(19).default(10),
-      })
-      .strict()
-      .default({ concurrency: 'auto', keepBackups: 5, hookTimeoutMs: 60_000, nice: 10 }),
+    maintenance: maintenanceSchema.default(() => maintenanceSchema.parse({})),
     metrics: metricsSchema.default(() => metricsSchema.parse({})),
     notify: notifySchema.default(() => notifySchema.parse({})),
     fleet: fleetSchema.default(() => fleetSchema.parse({})),
@@ -338,3 +366,4 @@ export type ImagesConfig = z.infer<typeof imagesSchema>;
 export type MetricsConfig = z.infer<typeof metricsSchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;
 export type FleetConfig = z.infer<typeof fleetSchema>;
+export type WatchConfig = z.infer<typeof watchSchema>;

@@ -11,6 +11,8 @@ export interface ContainerEndpoint {
   name: string;
   id: string;
   imageId: string;
+  /** The image reference it was created from. */
+  reference: string;
   /** IP on `network`, or else on its first network (by name) that has one; "" when none. */
   ip: string;
   running: boolean;
@@ -29,6 +31,7 @@ export async function endpointOf(engine: Engine, name: string, network?: string)
     name: info.Name.replace(/^\//, ''),
     id: info.Id,
     imageId: info.Image,
+    reference: info.Config?.Image ?? '',
     ip: (network ? nets.filter(([netName]) => netName === network) : nets).map(([, n]) => n.IPAddress).find(Boolean) ?? '',
     running: Boolean(info.State?.Running),
   };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../journal/schema.js';
 import { openJournal, type Journal } from '../journal/journal.js';
 import { openOutbox, type Outbox } from './outbox.js';
 
@@ -70,14 +71,13 @@ describe('the fleet outbox in the journal', () => {
 
   it('queues what a journal held before it had an outbox, when it is migrated', () => {
     const old = mkdtempSync(join(tmpdir(), 'refit-outbox-v1-'));
-    const j = openJournal(old);
-    const run = j.beginRun('run');
-    j.beginMaintenance(run, start);
-    j.close();
-    // Back to the journal as the first refit wrote it: schema version 1, no outbox.
+    // The journal as the first refit wrote it: schema version 1, no outbox.
     const db = new Database(join(old, 'journal.db'));
-    for (const t of ['run_new', 'run_changed', 'maintenance_new', 'maintenance_changed']) db.exec(`DROP TRIGGER fleet_outbox_${t}`);
-    db.exec('DROP TABLE fleet_outbox; DROP TABLE fleet_journal; PRAGMA user_version = 1');
+    db.exec(MIGRATIONS[0]!);
+    db.exec(`INSERT INTO runs (kind, pid, started) VALUES ('run', 1, '2026-01-04T03:00:00.000Z');
+             INSERT INTO maintenances (run_id, container, project, service, image_before, image_after, status, started)
+             VALUES (1, '${start.container}', '${start.project}', '${start.service}', '${start.imageBefore}', '${start.imageAfter}', 'in-progress', '2026-01-04T03:00:01.000Z');
+             PRAGMA user_version = 1`);
     db.close();
     const migrated = openJournal(old);
     const o = openOutbox(migrated.file);

@@ -118,4 +118,45 @@ describe('journal', () => {
     writeFileSync(notADir, '');
     expect(() => openJournal(join(notADir, 'state'))).toThrow(`cannot open the journal ${notADir}/state/journal.db: ENOTDIR`);
   });
+
+  it('keeps a watch from waiting to its decision, with its numbers, and closes it with a time', () => {
+    const run = journal.beginRun('run');
+    const rules = { windowMs: 600_000, minRequests: 100, maxIncrease: 0.05 };
+    const id = journal.beginWatch({ runId: run, container: 'a-web-1', project: 'a', service: 'web', imageBefore: 'web:1.0.0', imageAfter: 'web:1.1.0', rules });
+    expect(journal.watch(id)).toMatchObject({ state: 'waiting', rules, maintenanceId: null, observed: null, finished: null });
+    const m = journal.beginMaintenance(run, site);
+    const from = new Date('2026-01-05T03:10:00Z');
+    journal.updateWatch(id, { maintenanceId: m, state: 'watching', baseline: { requests: 3000, errors: 3 }, target: { reference: 'web:1.1.0', digest: 'sha256:d', imageId: 'sha256:i' }, watchFrom: from, deadline: new Date(from.getTime() + 600_000) });
+    journal.updateWatch(id, { observed: { requests: 40, errors: 1 } });
+    expect(journal.watchesIn(['watching']).map((w) => w.id)).toEqual([id]);
+    expect(journal.watch(id)).toMatchObject({ maintenanceId: m, state: 'watching', observed: { requests: 40, errors: 1 }, watchFrom: from, finished: null });
+    journal.updateWatch(id, { state: 'kept', reason: 'within 5.0 points' });
+    expect(journal.watch(id)).toMatchObject({ state: 'kept', reason: 'within 5.0 points', finished: expect.any(Date) });
+    expect(journal.watchesIn(['waiting', 'watching', 'reverting'])).toEqual([]);
+    expect(journal.recentWatches(new Date(0)).map((w) => w.id)).toEqual([id]);
+  });
+
+  it('holds the image in the same transaction as the decision to revert, once per image, until released; a revert is a maintenance of its watch', () => {
+    const run = journal.beginRun('run');
+    const start = { runId: run, container: 'a-web-1', project: 'a', service: 'web', imageBefore: 'web:1.0.0', imageAfter: 'web:1.1.0', rules: { windowMs: 1, minRequests: 1, maxIncrease: 0 } };
+    const [w1, w2] = [journal.beginWatch(start), journal.beginWatch({ ...start, container: 'a-web-2' })];
+    const image = { reference: 'web:1.1.0', digest: 'sha256:d', imageId: 'sha256:i' };
+    const hold = journal.decideRevert(w1, '5xx rate 30.0% …', { requests: 400, errors: 120 }, { ...image, container: 'a-web-1' });
+    expect(journal.watch(w1)).toMatchObject({ state: 'reverting', reason: '5xx rate 30.0% …', observed: { requests: 400, errors: 120 }, finished: null });
+    expect(journal.decideRevert(w2, 'also worse', { requests: 100, errors: 90 }, { ...image, container: 'a-web-2' })).toBe(hold);
+    expect(journal.holds()).toMatchObject([{ id: hold, ...image, container: 'a-web-1', watchId: w1, reason: '5xx rate 30.0% …', released: null }]);
+
+    const revert = journal.beginMaintenance(run, { ...site, imageBefore: 'web:1.1.0', imageAfter: 'web:1.0.0', kind: 'revert', watchId: w1 });
+    expect(journal.revertsOf(w1).map((m) => [m.id, m.kind, m.watchId])).toEqual([[revert, 'revert', w1]]);
+    expect(journal.maintenance(revert)).toMatchObject({ id: revert, kind: 'revert', status: 'in-progress' });
+    expect(journal.maintenance(9999)).toBeNull();
+
+    expect(journal.releaseHold(hold)).toMatchObject({ id: hold, released: expect.any(Date) });
+    expect(journal.releaseHold(hold)).toBeNull();
+    expect(journal.holds()).toEqual([]);
+    expect(journal.holds({ all: true }).map((h) => h.id)).toEqual([hold]);
+    // Released, the same image is held anew by the next revert of it.
+    expect(journal.decideRevert(w2, 'worse again', { requests: 100, errors: 90 }, { ...image, container: 'a-web-2' })).not.toBe(hold);
+  });
 });
+

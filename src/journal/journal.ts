@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { RefitError } from '../errors.js';
 import { migrate } from './schema.js';
+import { watchStore, type WatchJournal } from './watch-store.js';
 import type {
   HistoryQuery,
   JsonValue,
   MaintenanceEnd,
+  MaintenanceKind,
   MaintenanceLog,
   MaintenanceStart,
   MaintenanceStatus,
@@ -24,7 +26,7 @@ import type {
   StepPhase,
 } from './types.js';
 
-export interface Journal {
+export interface Journal extends WatchJournal {
   readonly file: string;
   beginRun(kind: RunKind): number;
   finishRun(runId: number, result: RunResult): void;
@@ -43,6 +45,10 @@ export interface Journal {
   finishMaintenance(maintenanceId: number, end: MaintenanceEnd): void;
   /** Maintenances still in progress (a crash or kill interrupted them), oldest first, with their steps. */
   unfinished(): MaintenanceLog[];
+  /** One maintenance with its steps, or null. */
+  maintenance(id: number): MaintenanceLog | null;
+  /** The reverts a watch decided, oldest first. */
+  revertsOf(watchId: number): MaintenanceLog[];
   /** Project and service of each maintenance in progress, or finished at or after `since`: the sites whose traffic a maintenance moves or just moved. */
   busySince(since: Date): { project: string; service: string }[];
   /** Finished and unfinished maintenances, newest first (default limit 100). */
@@ -56,6 +62,8 @@ export interface Journal {
 export interface MaintenanceRow {
   id: number;
   run_id: number;
+  kind: MaintenanceKind;
+  watch_id: number | null;
   container: string;
   project: string;
   service: string;
@@ -114,6 +122,13 @@ export function inMemoryJournal(now: () => Date = () => new Date()): Journal {
   return journalOn(db, ':memory:', now);
 }
 
+/** Every method of `api` with the journal's error wrapping (a RefitError naming the journal file). */
+function guarded<T extends object>(api: T, checked: <R>(what: string, fn: () => R) => R): T {
+  return Object.fromEntries(
+    Object.entries(api).map(([name, fn]) => [name, (...args: unknown[]) => checked(`${name} (the watch after an update)`, () => (fn as (...a: unknown[]) => unknown)(...args))]),
+  ) as T;
+}
+
 function journalOn(db: Database.Database, file: string, now: () => Date): Journal {
   const iso = () => now().toISOString();
 
@@ -122,8 +137,8 @@ function journalOn(db: Database.Database, file: string, now: () => Date): Journa
     finishRun: db.prepare('UPDATE runs SET finished = ?, result = ? WHERE id = ?'),
     closeAbandoned: db.prepare(`UPDATE runs SET finished = ?, result = 'interrupted' WHERE finished IS NULL AND id != ?`),
     beginMaintenance: db.prepare(
-      `INSERT INTO maintenances (run_id, container, project, service, image_before, image_after, status, started)
-       VALUES (?, ?, ?, ?, ?, ?, 'in-progress', ?)`,
+      `INSERT INTO maintenances (run_id, container, project, service, image_before, image_after, status, started, kind, watch_id)
+       VALUES (?, ?, ?, ?, ?, ?, 'in-progress', ?, ?, ?)`,
     ),
     finishMaintenance: db.prepare(
       `UPDATE maintenances SET status = ?, reason = ?, report = ?, image_after = COALESCE(?, image_after), finished = ?
@@ -132,6 +147,8 @@ function journalOn(db: Database.Database, file: string, now: () => Date): Journa
     step: db.prepare('INSERT INTO steps (maintenance_id, step, phase, at, record, error) VALUES (?, ?, ?, ?, ?, ?)'),
     maintenanceStatus: db.prepare('SELECT status FROM maintenances WHERE id = ?'),
     unfinished: db.prepare(`SELECT * FROM maintenances WHERE status = 'in-progress' ORDER BY id`),
+    maintenance: db.prepare('SELECT * FROM maintenances WHERE id = ?'),
+    revertsOf: db.prepare('SELECT * FROM maintenances WHERE watch_id = ? ORDER BY id'),
     busySince: db.prepare(`SELECT DISTINCT project, service FROM maintenances WHERE status = 'in-progress' OR finished >= ?`),
     stepsOf: db.prepare('SELECT * FROM steps WHERE maintenance_id = ? ORDER BY seq'),
     lastRuns: db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?'),
@@ -157,6 +174,8 @@ function journalOn(db: Database.Database, file: string, now: () => Date): Journa
 
   const toLog = (r: MaintenanceRow): MaintenanceLog => ({
     id: r.id,
+    kind: r.kind,
+    watchId: r.watch_id,
     runId: r.run_id,
     container: r.container,
     project: r.project,
@@ -187,7 +206,7 @@ function journalOn(db: Database.Database, file: string, now: () => Date): Journa
     closeAbandonedRuns: (currentRunId) => checked('close abandoned runs', () => st.closeAbandoned.run(iso(), currentRunId).changes),
     beginMaintenance: (runId, m) =>
       checked(`begin the maintenance of ${m.container}`, () =>
-        Number(st.beginMaintenance.run(runId, m.container, m.project, m.service, m.imageBefore, m.imageAfter ?? null, iso()).lastInsertRowid),
+        Number(st.beginMaintenance.run(runId, m.container, m.project, m.service, m.imageBefore, m.imageAfter ?? null, iso(), m.kind ?? 'update', m.watchId ?? null).lastInsertRowid),
       ),
     stepBegin: (id, step, record) => writeStep(id, step, 'begin', record),
     stepDone: (id, step, record) => writeStep(id, step, 'done', record),
@@ -201,6 +220,13 @@ function journalOn(db: Database.Database, file: string, now: () => Date): Journa
         if (changed !== 1) throw new RefitError('internal', `maintenance ${id} is not in progress; it cannot be finished again`);
       }),
     unfinished: () => checked('read unfinished maintenances', () => (st.unfinished.all() as MaintenanceRow[]).map(toLog)),
+    maintenance: (id) =>
+      checked(`read maintenance ${id}`, () => {
+        const row = st.maintenance.get(id) as MaintenanceRow | undefined;
+        return row ? toLog(row) : null;
+      }),
+    revertsOf: (watchId) => checked(`read the reverts of watch ${watchId}`, () => (st.revertsOf.all(watchId) as MaintenanceRow[]).map(toLog)),
+    ...guarded(watchStore(db, iso), checked),
     busySince: (since) => checked('read the maintenances moving traffic', () => st.busySince.all(since.toISOString()) as { project: string; service: string }[]),
     history: (q = {}) =>
       checked('read the history', () => {

@@ -6,7 +6,8 @@
 import type Database from 'better-sqlite3';
 import { RefitError } from '../errors.js';
 
-const MIGRATIONS: readonly string[] = [
+/** Exported for tests that make a journal as an older refit left it. */
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE runs (
      id       INTEGER PRIMARY KEY,
      kind     TEXT NOT NULL CHECK (kind IN ('run', 'dry-run', 'recover', 'daemon')),
@@ -71,6 +72,42 @@ const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER fleet_outbox_maintenance_changed AFTER UPDATE ON maintenances BEGIN
      INSERT OR REPLACE INTO fleet_outbox (topic, ref_id, created) VALUES ('maintenance', NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
    END;`,
+  // The watch after an update (src/watch/): one row per watched update, the revert it decided
+  // (a maintenance of kind `revert`, linked by watch_id), and the images held on this host.
+  `CREATE TABLE watches (
+     id             INTEGER PRIMARY KEY,
+     run_id         INTEGER NOT NULL REFERENCES runs(id),
+     maintenance_id INTEGER REFERENCES maintenances(id),
+     container      TEXT NOT NULL,
+     project        TEXT NOT NULL,
+     service        TEXT NOT NULL,
+     image_before   TEXT NOT NULL,
+     image_after    TEXT NOT NULL,
+     rules          TEXT NOT NULL,
+     state          TEXT NOT NULL CHECK (state IN ('waiting', 'watching', 'reverting', 'kept', 'not-judged', 'reverted', 'revert-failed', 'interrupted', 'not-watched')),
+     target         TEXT,
+     baseline       TEXT,
+     observed       TEXT,
+     reason         TEXT,
+     started        TEXT NOT NULL,
+     watch_from     TEXT,
+     deadline       TEXT,
+     finished       TEXT
+   );
+   CREATE INDEX watches_by_state ON watches(state);
+   ALTER TABLE maintenances ADD COLUMN kind TEXT NOT NULL DEFAULT 'update' CHECK (kind IN ('update', 'revert'));
+   ALTER TABLE maintenances ADD COLUMN watch_id INTEGER REFERENCES watches(id);
+   CREATE TABLE holds (
+     id        INTEGER PRIMARY KEY,
+     reference TEXT NOT NULL,
+     digest    TEXT,
+     image_id  TEXT,
+     container TEXT NOT NULL,
+     watch_id  INTEGER REFERENCES watches(id),
+     reason    TEXT NOT NULL,
+     created   TEXT NOT NULL,
+     released  TEXT
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -19,6 +19,7 @@ worldContract('the fake world', async () => {
     composeImage: async () => world.composeImage,
     setComposeImage: async (reference) => void (world.composeImage = reference),
     halfAdd: async (up) => void world.proxy.servers.get(SITE_ID)!.set(up.name, { ip: up.ip, port: up.port, state: 'maint' }),
+    traffic: async (n) => world.proxy.serve(world.containers.get(site.name)!.ip, n),
     halfInstall: async (mergedDir, id, upTo) => {
       // The commands installConfigs would run, cut short.
       const { staging, previous } = swapNames(site.config!.hostPath, id);

@@ -14,7 +14,7 @@ import { shadowContainerName } from '../compose/override.js';
 import type { HealthTarget, Verdict } from '../health/types.js';
 import type { MergeReport } from '../merge/report.js';
 import { summarize } from '../merge/report.js';
-import type { ApplyOptions, DrainResult, ProxyAdapter, ProxySite, ServerState, Upstream, UpstreamState } from '../proxy/types.js';
+import type { ApplyOptions, DrainResult, ProxyAdapter, ProxySite, ServerCounters, ServerState, Upstream, UpstreamState } from '../proxy/types.js';
 import type { Site } from '../site/discover.js';
 import { swapNames } from '../site-config/swap.js';
 import type { Endpoint, ShadowRequest, World } from './world.js';
@@ -45,11 +45,34 @@ export class FakeProxy implements ProxyAdapter {
   readonly kind = 'haproxy' as const;
   readonly zeroDowntime = true;
   readonly servers = new Map<string, Map<string, { ip: string; port: number; state: ServerState }>>();
+  /** Sites whose clients stay with one server (affinity on). */
+  readonly affinitySites = new Set<string>();
+  /** Sites whose responses are counted (observe on). */
+  readonly observedSites = new Set<string>();
+  /** What each address has answered, as the proxy counts it (tests add traffic with serve()). */
+  readonly answered = new Map<string, { responses: number; errors: number }>();
   constructor(private readonly cmd: FakeWorld['cmd']) {}
   private site(id: string) {
     let s = this.servers.get(id);
     if (!s) this.servers.set(id, (s = new Map()));
     return s;
+  }
+  /** Like HAProxy's: per server slot (here: per address), only growing. */
+  async counters(siteId: string): Promise<ServerCounters[]> {
+    return this.cmd('proxy.counters', () =>
+      [...this.site(siteId).values()].map((s) => ({ key: `fake/${s.ip}:${s.port}`, ip: s.ip, port: s.port, ...(this.answered.get(`${s.ip}:${s.port}`) ?? { responses: 0, errors: 0 }) })),
+    );
+  }
+  async observe(siteId: string, on: boolean) {
+    this.cmd(`proxy.observe ${on ? 'on' : 'off'}`, () => (on ? this.observedSites.add(siteId) : this.observedSites.delete(siteId)));
+  }
+  async affinity(siteId: string, on: boolean) {
+    this.cmd(`proxy.affinity ${on ? 'on' : 'off'}`, () => (on ? this.affinitySites.add(siteId) : this.affinitySites.delete(siteId)));
+  }
+  /** Traffic: the server at this address answered `responses` more requests, `errors` of them 5xx. */
+  serve(ip: string, responses: number, errors = 0, port = 80): void {
+    const was = this.answered.get(`${ip}:${port}`) ?? { responses: 0, errors: 0 };
+    this.answered.set(`${ip}:${port}`, { responses: was.responses + responses, errors: was.errors + errors });
   }
   /** As the real adapters: exactly these sites and servers, in rotation; owned sites keep theirs. */
   async apply(sites: ProxySite[], o: ApplyOptions = {}) {
@@ -302,7 +325,9 @@ export class FakeWorld implements World {
       this.requireDir(dirs.latest, 'stock configs');
       this.parentMustExist(dirs.out);
       const customer = this.requireDir(dirs.customer, 'config dir').tree;
-      this.fs.set(dirs.out, { tree: mergedTree(customer) });
+      // As the real merge: a customer tree equal to the base takes the latest side whole (a revert's merge).
+      const base = this.requireDir(dirs.base, 'stock configs').tree;
+      this.fs.set(dirs.out, { tree: customer === base ? this.requireDir(dirs.latest, 'stock configs').tree : mergedTree(customer) });
       const items: MergeReport['items'] = [{ path: 'site.conf', kind: 'file', outcome: 'merged' }];
       return { ...dirs, items, refused: [], notes: [], summary: summarize(items), customerFingerprint: fingerprintOf(customer) };
     });
@@ -402,7 +427,7 @@ export class FakeWorld implements World {
   async endpointOf(name: string): Promise<Endpoint | null> {
     return this.cmd(`endpoint ${name}`, () => {
       const c = this.containers.get(name);
-      return c?.running ? { name, id: c.id, imageId: c.imageId, ip: c.ip } : null;
+      return c?.running ? { name, id: c.id, imageId: c.imageId, reference: c.reference, ip: c.ip } : null;
     });
   }
   /** Servers the proxy cannot reach although they answer on their own IP (a broken route). */

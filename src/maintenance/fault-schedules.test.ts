@@ -2,8 +2,10 @@
  * The model-based fault test on the fake world: thousands of seeded schedules of failures and
  * kills at every command, in `run`, in `recover` and inside undos, with repeated recovers
  * (testing/schedules.ts). After every command: the site has a ready server on a proven image,
- * the config dir is the customer's tree or its merge, the compose file old or bumped, and the
- * journal agrees with the world; once closed, the site is whole and nothing is left over.
+ * the config dir is the customer's tree or its merge, the compose file old or bumped, affinity on
+ * only while two versions may share, and the journal agrees with the world; once closed, the
+ * site is whole and nothing is left over. A quarter of the schedules are reverts (the watch
+ * after an update going back to the image it replaced) instead of updates.
  *
  * And the same for a pass over two services of one project (one compose file, one image, one
  * network) with concurrency 2: each site's invariants after every command, under every
@@ -18,17 +20,24 @@ import { describe, expect, it } from 'vitest';
 import { inMemoryJournal } from '../journal/journal.js';
 import type { MaintenanceLog } from '../journal/types.js';
 import { fakePairTarget, fakeTarget, pairScenarioOf, scenarioOf } from './testing/fake-site.js';
-import { runSchedule, seeded, type Fault } from './testing/schedules.js';
+import { runSchedule, seeded, type Fault, type ScheduleResult } from './testing/schedules.js';
 
 const COUNT = Number(process.env.REFIT_SCHEDULES ?? 3000);
 const PAIRS = Number(process.env.REFIT_PAIR_SCHEDULES ?? 1000);
 const ONLY = process.env.REFIT_SCHEDULE_SEED;
+
+/** A failed schedule as the test prints it: how to replay it, what it was, its faults and what broke. */
+function failureOf(seed: number, scenario: object, options: object, r: ScheduleResult): string {
+  const trail = r.faults.map((f) => `${f.kind} ${f.at} (process ${f.process}, ${f.during})`).join('; ');
+  return `seed ${seed} (replay: REFIT_SCHEDULE_SEED=${seed}) ${JSON.stringify(scenario)} ${JSON.stringify(options)}\n    faults: ${trail || 'none'}\n    ${r.problems.join('\n    ')}`;
+}
 
 describe('seeded fault schedules on the fake world', () => {
   it(`${ONLY ? `seed ${ONLY}` : `${COUNT} schedules`}: every invariant holds after every command; every maintenance ends closed, its site whole`, async () => {
     const failures: string[] = [];
     const endings: Record<string, number> = {};
     const faults: Fault[] = [];
+    const reverts: Record<string, number> = {};
     const seeds = ONLY ? [Number(ONLY)] : Array.from({ length: COUNT }, (_, i) => i + 1);
     for (const seed of seeds) {
       const rand = seeded(seed);
@@ -38,10 +47,10 @@ describe('seeded fault schedules on the fake world', () => {
       const r = await runSchedule(fakeTarget(scenario, journal), rand, options);
       journal.close();
       endings[r.status] = (endings[r.status] ?? 0) + 1;
+      if (scenario.revert) reverts[r.status] = (reverts[r.status] ?? 0) + 1;
       faults.push(...r.faults);
       if (r.problems.length) {
-        const trail = r.faults.map((f) => `${f.kind} ${f.at} (process ${f.process}, ${f.during})`).join('; ');
-        failures.push(`seed ${seed} (replay: REFIT_SCHEDULE_SEED=${seed}) ${JSON.stringify(scenario)} ${JSON.stringify(options)}\n    faults: ${trail || 'none'}\n    ${r.problems.join('\n    ')}`);
+        failures.push(failureOf(seed, scenario, options, r));
         if (failures.length >= 5) break;
       }
     }
@@ -57,6 +66,10 @@ describe('seeded fault schedules on the fake world', () => {
     expect(faults.filter((f) => f.during.endsWith('undo-begin')).length).toBeGreaterThan(100); // inside undos
     expect(kills.filter((f) => f.at.startsWith('after journal')).length).toBeGreaterThan(100); // between journal entries
     expect(faults.filter((f) => f.at.startsWith('after proxy.add-server')).length).toBeGreaterThan(10); // between the two commands of an add
+    // Reverts (the watch's way back to the image an update replaced) end both ways too, faults in their own first step.
+    expect(reverts.updated).toBeGreaterThan(COUNT / 20);
+    expect(reverts['rolled-back']).toBeGreaterThan(COUNT / 100);
+    expect(faults.filter((f) => f.during.startsWith('old-image ')).length).toBeGreaterThan(10);
     const afterCommit = ['original-traffic', 'retire-shadow', 'commit-configs', 'remove-scratch'];
     expect(faults.filter((f) => afterCommit.some((s) => f.during.startsWith(`${s} `))).length).toBeGreaterThan(100); // past the commit point
   }, 300_000);
@@ -93,8 +106,7 @@ describe('seeded fault schedules on the fake world: two services of one project 
       for (const status of r.status.split(',')) endings[status] = (endings[status] ?? 0) + 1;
       kills += r.faults.filter((f) => f.kind === 'kill').length;
       if (r.problems.length) {
-        const trail = r.faults.map((f) => `${f.kind} ${f.at} (process ${f.process}, ${f.during})`).join('; ');
-        failures.push(`seed ${seed} (replay: REFIT_SCHEDULE_SEED=${seed}) ${JSON.stringify(scenario)} ${JSON.stringify(options)}\n    faults: ${trail || 'none'}\n    ${r.problems.join('\n    ')}`);
+        failures.push(failureOf(seed, scenario, options, r));
         if (failures.length >= 5) break;
       }
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { faultsFrom } from './faults.js';
+import { faultsFrom, withFailures } from './faults.js';
 
 describe('REFIT_FAULT', () => {
   it('parses kill, hold and fail faults, one or several', () => {
@@ -12,7 +12,17 @@ describe('REFIT_FAULT', () => {
       { kind: 'hold', step: 'drain-original', phase: 'undo', release: '/tmp/go' },
     ]);
   });
+  it('takes a fault for one kind of maintenance (updates and reverts share step names)', () => {
+    expect(faultsFrom('kill:drain-original:done:revert')).toEqual([{ kind: 'kill', step: 'drain-original', phase: 'done', maintenance: 'revert' }]);
+    expect(faultsFrom('fail:shadow-health:update')).toEqual([{ kind: 'fail', step: 'shadow-health', maintenance: 'update' }]);
+    expect(faultsFrom('kill:old-image:begin')).toEqual([{ kind: 'kill', step: 'old-image', phase: 'begin' }]);
+    const failing = (kind: 'update' | 'revert') => withFailures(faultsFrom('fail:scratch:revert'), [{ name: 'scratch', run: async () => 1 }], kind)[0]!.run({});
+    return Promise.all([expect(failing('update')).resolves.toBe(1), expect(failing('revert')).rejects.toThrow(/injected failure after scratch/)]);
+  });
+
   it('refuses anything else', () => {
+    expect(() => faultsFrom('kill:shadow:done:later')).toThrow(/REFIT_FAULT/);
+    expect(() => faultsFrom('fail:shadow:done')).toThrow(/REFIT_FAULT/);
     expect(() => faultsFrom('kill:shadow')).toThrow(/REFIT_FAULT/);
     expect(() => faultsFrom('fail:nope')).toThrow(/REFIT_FAULT/);
     expect(() => faultsFrom('fail:shadow,kill:override:begin')).toThrow(/"kill:override:begin" is not/);

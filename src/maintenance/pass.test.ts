@@ -1,22 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inMemoryJournal, type Journal } from '../journal/journal.js';
-import type { UpdateCheck } from '../registry/check.js';
 import type { FakeWorld } from './fake-world.js';
 import { maintainContainer } from './pipeline.js';
 import { runPass, type FleetGate, type PassHost } from './pass.js';
-import { fakeSite, fakeWorld, NEW as NEW_IMAGE, OLD, SITE_ID } from './testing/fake-site.js';
+import { fakeSite, fakeWorld, NEW as NEW_IMAGE, OLD, SITE_ID, updateCheckOf } from './testing/fake-site.js';
 
 const NEW = { ...NEW_IMAGE, digest: `sha256:${'d'.repeat(64)}` };
 const site = fakeSite();
-const check: UpdateCheck = {
-  container: site.name,
-  policy: 'minor',
-  current: { reference: OLD.reference, imageId: OLD.id, digest: null },
-  candidate: { reference: NEW.reference, digest: NEW.digest },
-  status: 'update',
-  reason: '1.1.0 is newer',
-  passedOver: [],
-};
+const check = updateCheckOf(site, NEW.digest);
 
 let journal: Journal;
 let world: FakeWorld;

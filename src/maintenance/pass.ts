@@ -3,17 +3,19 @@
  * One maintenance pass over the host (`refit run`, each daemon window): take the host lock,
  * finish what a crash left, bring the proxy in line with what runs, find the updates, then
  * maintain the containers, `concurrency` at a time where they cannot clash (schedule.ts),
- * sharing their pulls (shared-work.ts), each with its report. A failing container is recorded
- * and the pass goes on.
+ * sharing their pulls (shared-work.ts), each with its report, and watch each updated one for
+ * its window after the switch (watch/). A failing container is recorded and the pass goes on.
  */
 import type { JsonValue } from '../journal/types.js';
 import { siteIdOf } from '../proxy/sites.js';
 import type { UpdateCheck } from '../registry/check.js';
 import type { Discovery, Site } from '../site/discover.js';
 import { selectSites } from '../site/select.js';
+import { heldReason } from '../watch/holds.js';
+import type { SiteWatch } from '../watch/watch.js';
 import { maintainContainer, recoverUnfinished, type Candidate, type PipelineDeps, type ProgressEvent } from './pipeline.js';
 import { passOk, reportWithoutSteps, siteReportHead, type ContainerReport, type PassReport } from './report.js';
-import { claimOf, inPool, NO_CLAIM } from './schedule.js';
+import { ClaimBoard, claimOf, inPool, NO_CLAIM } from './schedule.js';
 import { withSharedPulls } from './shared-work.js';
 
 /** The host as a pass sees it; real-world.ts binds it to Docker, the registry and the proxy. */
@@ -27,6 +29,8 @@ export interface PassHost {
   runHook(container: string, command: string): Promise<void>;
   /** Set when the host is part of a fleet (fleet/): asked before each maintenance. */
   fleet?: FleetGate;
+  /** The watch after each update (watch/): held images are skipped, updated sites watched and reverted when worse. */
+  watch?: SiteWatch;
 }
 
 export type FleetVerdict = { admit: true } | { admit: false; reason: string };
@@ -52,9 +56,10 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
   const startedAt = (opts.now ?? (() => new Date()))().toISOString();
   const runId = journal.beginRun(opts.kind);
   journal.closeAbandonedRuns(runId);
-  const deps: PipelineDeps = { ...host.deps, world: withSharedPulls(host.deps.world), onProgress: opts.onProgress };
+  const deps: PipelineDeps = { ...host.deps, world: withSharedPulls(host.deps.world), onProgress: opts.onProgress, claims: new ClaimBoard() };
   try {
     const recovered = await recoverUnfinished(deps);
+    if (host.watch) recovered.push(...(await host.watch.settle(deps, runId)));
     const found = await host.discover();
     const sites = selectSites(found, opts.containers);
 
@@ -65,8 +70,11 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
     // A site whose last maintenance recovery could not finish is left alone until it is.
     const unfinished = new Set(journal.unfinished().map((m) => m.container));
     const queue = sites.map((site, i) => ({ site, check: checks[i]! }));
+    // Each updated site's watch runs beside the next maintenances; the pass ends with the last.
+    const watching: Promise<void>[] = [];
     const claim = ({ site, check }: (typeof queue)[number]) => (check.status === 'update' && check.candidate ? claimOf(site, check.candidate) : NO_CLAIM);
-    const containers = await inPool(queue, opts.concurrency, claim, ({ site, check }) => maintainOne(host, deps, runId, site, check, { ...opts, unfinished }));
+    const containers = await inPool(queue, opts.concurrency, claim, ({ site, check }) => maintainOne(host, deps, runId, site, check, { ...opts, unfinished, watching }), deps.claims);
+    await Promise.all(watching);
     const report: PassReport = {
       runId,
       kind: opts.kind,
@@ -84,13 +92,15 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
   }
 }
 
-async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, site: Site, check: UpdateCheck, opts: PassOptions & { unfinished: Set<string> }): Promise<ContainerReport> {
+async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, site: Site, check: UpdateCheck, opts: PassOptions & { unfinished: Set<string>; watching: Promise<void>[] }): Promise<ContainerReport> {
   const base = (result: ContainerReport['result'], reason: string) => reportWithoutSteps(siteReportHead(site), result, reason, check.candidate);
   if (opts.unfinished.has(site.name)) return base('skipped', 'its previous maintenance is unfinished (see `refit status`); `refit recover` takes it up first');
   if (check.status === 'current') return base('current', check.reason);
   if (check.status === 'error' || !check.candidate) return base('failed', `update check failed: ${check.reason}`);
   const stop = opts.stopReason?.();
   if (stop) return base('skipped', `not started: ${stop}`);
+  const hold = host.watch?.held(deps, check.candidate);
+  if (hold) return journaledSkip(deps, runId, base('skipped', heldReason(hold)));
   const fleet = await host.fleet?.admit(site, check.candidate);
   if (fleet && !fleet.admit) return journaledSkip(deps, runId, base('skipped', fleet.reason));
   if (site.hooks.preUpdate) {
@@ -100,7 +110,9 @@ async function maintainOne(host: PassHost, deps: PipelineDeps, runId: number, si
       return base('skipped', `pre-update hook failed: ${(err as Error).message}`);
     }
   }
-  const report = await maintainContainer(deps, runId, site, siteIdOf(site), check.candidate);
+  const watch = await host.watch?.begin(deps, site, check.candidate, runId);
+  const report = await maintainContainer(deps, runId, site, siteIdOf(site), check.candidate, watch?.countersAtStart ? { countersAtStart: watch.countersAtStart } : {});
+  if (watch) opts.watching.push(watch.follow(report));
   if (report.result === 'updated' && site.hooks.postUpdate) {
     await host.runHook(site.name, site.hooks.postUpdate).catch((err: Error) => report.notes.push(`post-update hook failed: ${err.message}`));
   }

@@ -417,3 +417,22 @@ describe('the public path: checked through the proxy after every traffic move', 
     expect(journal.unfinished()).toHaveLength(1);
   });
 });
+
+describe('the rollback leaves the original as compose would make it', () => {
+  it('recreates an original that runs the old image but was created from the new reference (the new tag resolved to the old image)', async () => {
+    // The new tag is moved onto the old image after the pull, so the recreated original runs the old image from the new reference.
+    const tag = world.tag.bind(world);
+    const bump = world.bumpImageTag.bind(world);
+    world.bumpImageTag = async (c, savedIn) => {
+      const r = await bump(c, savedIn);
+      await tag(OLD.id, NEW.reference);
+      return r;
+    };
+    const report = await run();
+    expect(report.result).toBe('rolled-back');
+    expect(report.reason).toMatch(/recreate-original: recreated \S+ runs sha256:old, not the new image/);
+    const original = world.containers.get(site.name)!;
+    expect([original.imageId, original.reference]).toEqual([OLD.id, OLD.reference]);
+    expect(world.proxy.ready(SITE_ID)).toEqual([site.name]);
+  });
+});

@@ -9,15 +9,18 @@
 import { isRefitError, oneLine } from '../errors.js';
 import type { Journal } from '../journal/journal.js';
 import { recoveryPlan } from '../journal/recover.js';
-import type { MaintenanceLog, MaintenanceStatus } from '../journal/types.js';
+import type { MaintenanceKind, MaintenanceLog, MaintenanceStatus } from '../journal/types.js';
 import type { ProgressEvent } from '../log/progress-model.js';
 import type { Site } from '../site/discover.js';
 import { faultAfterEntry, withFailures, type Fault } from './faults.js';
 import { asJson, planRecord, readJournaledMaintenance } from './plan-record.js';
-import { planMaintenance, type MaintenancePlan } from './plan.js';
+import type { ServerCounters } from '../proxy/types.js';
+import { CounterTally } from '../watch/counters.js';
+import { planMaintenance, type MaintenancePlan, type RevertInput } from './plan.js';
 import { reportWithoutSteps, type ContainerReport, type ContainerResult } from './report.js';
 import { runSteps, undoSteps, type RunOutcome, type StepRecorder, type UndoRetry } from './runner.js';
-import { STEP_ORDER, STEPS, type MaintenanceCtx } from './steps.js';
+import type { ClaimBoard } from './schedule.js';
+import { orderFor, stepsFor, type MaintenanceCtx } from './steps.js';
 import type { World } from './world.js';
 
 export type { ProgressEvent };
@@ -33,6 +36,8 @@ export interface PipelineDeps {
   undoRetry?: UndoRetry;
   /** Fault injection for refit's own tests ($REFIT_FAULT). */
   faults?: readonly Fault[];
+  /** The claims of what runs in this pass (schedule.ts): a revert beside the pass's maintenances waits on them. */
+  claims?: ClaimBoard;
 }
 
 export interface Candidate {
@@ -40,7 +45,14 @@ export interface Candidate {
   digest: string | null;
 }
 
-export async function maintainContainer(deps: PipelineDeps, runId: number, site: Site, proxySiteId: string, candidate: Candidate): Promise<ContainerReport> {
+export interface MaintainOptions {
+  /** A revert of an update (the watch after it decided): its reason and the update's trees. */
+  revert?: RevertInput;
+  /** The proxy's counters now (the watch asked): the report says what the original served until it was drained. */
+  countersAtStart?: ServerCounters[];
+}
+
+export async function maintainContainer(deps: PipelineDeps, runId: number, site: Site, proxySiteId: string, candidate: Candidate, opts: MaintainOptions = {}): Promise<ContainerReport> {
   const started = performance.now();
   const mid = deps.journal.beginMaintenance(runId, {
     container: site.name,
@@ -48,6 +60,7 @@ export async function maintainContainer(deps: PipelineDeps, runId: number, site:
     service: site.compose.service,
     imageBefore: site.image.reference,
     imageAfter: candidate.reference,
+    ...(opts.revert ? { kind: 'revert' as const, watchId: opts.revert.plan.watchId } : {}),
   });
   const plan = planMaintenance({
     maintenanceId: mid,
@@ -58,13 +71,18 @@ export async function maintainContainer(deps: PipelineDeps, runId: number, site:
     // A site without vhosts gets no public traffic through the proxy: nothing to move.
     zeroDowntime: deps.world.proxy.zeroDowntime && site.vhosts.length > 0,
     now: (deps.now ?? (() => new Date()))(),
+    ...(opts.revert ? { revert: opts.revert } : {}),
   });
   const ctx = contextFor(plan, deps);
+  if (opts.countersAtStart) ctx.seen.counters = new CounterTally(opts.countersAtStart);
+  if (plan.revert) ctx.seen.notes.push(`revert: ${plan.revert.reason}`);
   if (!deps.world.proxy.zeroDowntime) ctx.seen.notes.push(`proxy.type is ${deps.world.proxy.kind}: no traffic is moved, ${site.name} is down while it is recreated`);
   else if (!plan.zeroDowntime) ctx.seen.notes.push(`${site.name} has no refit.vhosts, so the proxy does not route it: it is recreated in place`);
-  const outcome = await runSteps(withFailures(deps.faults ?? [], STEPS), ctx, recorder(deps, mid, plan), { undoRetry: deps.undoRetry });
+  const outcome = await runSteps(withFailures(deps.faults ?? [], stepsFor(plan), kindOf(plan)), ctx, recorder(deps, mid, plan), { undoRetry: deps.undoRetry });
   return finish(deps, mid, ctx, outcome, started);
 }
+
+const kindOf = (plan: MaintenancePlan): MaintenanceKind => (plan.revert ? 'revert' : 'update');
 
 /**
  * Finishes or rolls back every maintenance the journal shows unfinished, after sweeping what a
@@ -87,11 +105,15 @@ export async function recoverUnfinished(deps: PipelineDeps): Promise<ContainerRe
 
 const headOf = (log: MaintenanceLog) => ({ container: log.container, project: log.project, service: log.service, from: { reference: log.imageBefore, imageId: '' } });
 
-/** `refit recover` and the start of the daemon: recovery as a run of its own in the journal. */
-export async function recoveryRun(deps: PipelineDeps): Promise<{ runId: number; recovered: ContainerReport[]; failed: boolean }> {
+/**
+ * `refit recover` and the start of the daemon: recovery as a run of its own in the journal.
+ * `settle`: what else a dead refit left (the watch after an update), once its maintenances are whole.
+ */
+export async function recoveryRun(deps: PipelineDeps, settle?: (deps: PipelineDeps, runId: number) => Promise<ContainerReport[]>): Promise<{ runId: number; recovered: ContainerReport[]; failed: boolean }> {
   const runId = deps.journal.beginRun('recover');
   deps.journal.closeAbandonedRuns(runId);
   const recovered = await recoverUnfinished(deps);
+  if (settle) recovered.push(...(await settle(deps, runId)));
   const failed = recovered.some((r) => r.result === 'failed');
   deps.journal.finishRun(runId, failed ? 'failed' : 'success');
   return { runId, recovered, failed };
@@ -110,9 +132,9 @@ async function recoverOne(deps: PipelineDeps, log: MaintenanceLog): Promise<Cont
   const ctx = contextFor(plan, deps);
   if (journaled.newImageId) ctx.seen.newImageId = journaled.newImageId;
   const rec = recorder(deps, log.id, plan);
-  const decision = recoveryPlan({ ...log, steps: journaled.steps }, STEP_ORDER);
+  const decision = recoveryPlan({ ...log, steps: journaled.steps }, orderFor(plan));
   ctx.seen.notes.push(`recover: ${decision.reason}`);
-  const steps = withFailures(deps.faults ?? [], STEPS);
+  const steps = withFailures(deps.faults ?? [], stepsFor(plan), kindOf(plan));
   let outcome: RunOutcome;
   if (decision.action === 'finish') {
     // The runner sees the commit step done: whatever fails now, nothing is undone.
@@ -136,17 +158,18 @@ function recorder(deps: PipelineDeps, mid: number, plan: MaintenancePlan): StepR
   const faults = deps.faults ?? [];
   const progress = (step: string, phase: ProgressEvent['phase'], message?: string) =>
     deps.onProgress?.({ container: plan.site.name, step, phase, at: Date.now(), ...(message ? { message } : {}) });
-  const first = STEP_ORDER.names[0];
+  const first = orderFor(plan).names[0];
+  const kind = kindOf(plan);
   return {
     begin(s) {
       // The first step carries the plan: recovery rebuilds the maintenance from it.
       journal.stepBegin(mid, s, s === first ? planRecord(plan) : undefined);
-      faultAfterEntry(faults, s, 'begin');
+      faultAfterEntry(faults, s, 'begin', kind);
       progress(s, 'begin');
     },
     done(s, record) {
       journal.stepDone(mid, s, asJson(record));
-      faultAfterEntry(faults, s, 'done');
+      faultAfterEntry(faults, s, 'done', kind);
       progress(s, 'done');
     },
     failed(s, error) {
@@ -155,7 +178,7 @@ function recorder(deps: PipelineDeps, mid: number, plan: MaintenancePlan): StepR
     },
     undoBegin(s) {
       journal.undoBegin(mid, s);
-      faultAfterEntry(faults, s, 'undo');
+      faultAfterEntry(faults, s, 'undo', kind);
       progress(s, 'undo');
     },
     undone(s) {
@@ -172,6 +195,8 @@ function finish(deps: PipelineDeps, mid: number, ctx: MaintenanceCtx, outcome: R
   const { plan, seen } = ctx;
   const { result, reason } = resultOf(plan, outcome);
   const report: ContainerReport = {
+    maintenanceId: mid,
+    ...(plan.revert ? { kind: 'revert' as const } : {}),
     container: plan.site.name,
     project: plan.site.compose.project,
     service: plan.site.compose.service,
@@ -183,6 +208,7 @@ function finish(deps: PipelineDeps, mid: number, ctx: MaintenanceCtx, outcome: R
     merge: seen.merge ?? null,
     health: { shadow: seen.shadowHealth ?? null, original: seen.originalHealth ?? null, public: seen.publicChecks },
     drains: seen.drains,
+    ...(seen.served ? { served: seen.served } : {}),
     notes: seen.notes,
     durationMs: Math.round(performance.now() - started),
   };
@@ -196,7 +222,7 @@ function finish(deps: PipelineDeps, mid: number, ctx: MaintenanceCtx, outcome: R
 function resultOf(plan: MaintenancePlan, outcome: RunOutcome): { result: ContainerResult; reason: string } {
   switch (outcome.result) {
     case 'done':
-      return { result: 'updated', reason: `updated ${plan.from.reference} -> ${plan.to.reference}` };
+      return { result: 'updated', reason: plan.revert ? `reverted ${plan.from.reference} -> ${plan.to.reference}` : `updated ${plan.from.reference} -> ${plan.to.reference}` };
     case 'nothing-to-do':
       return { result: 'current', reason: outcome.reason };
     case 'rolled-back':

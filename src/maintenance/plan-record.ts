@@ -2,7 +2,9 @@
  * @module maintenance/plan-record
  * The plan as the journal keeps it: a versioned record on the `begin` entry of a maintenance's
  * first step, validated when it is read back, so `refit recover` never acts on a guess.
- *  - version 2 (this refit): `{ version: 2, plan }`; steps named as in maintenance/steps.ts.
+ *  - version 2 (this refit): `{ version: 2, plan }`; steps named as in maintenance/steps.ts. A
+ *    revert's plan has `revert` (older refits refuse it: its first step, old-image, is unknown
+ *    to them).
  *  - version 1 (refit before the step table): the bare plan; two of its steps had other names
  *    (LEGACY_STEP_NAMES), mapped here so its unfinished maintenances recover like any other.
  */
@@ -11,8 +13,8 @@ import { RefitError } from '../errors.js';
 import type { JsonValue, MaintenanceLog, StepEntry } from '../journal/types.js';
 import type { Site } from '../site/discover.js';
 import { POLICIES } from '../site/labels.js';
-import type { MaintenancePlan } from './plan.js';
-import { LEGACY_STEP_NAMES, STEP_ORDER } from './steps.js';
+import type { MaintenancePlan, RevertPlan } from './plan.js';
+import { LEGACY_STEP_NAMES, orderFor, REVERT_ORDER, STEP_ORDER } from './steps.js';
 
 export const PLAN_RECORD_VERSION = 2;
 
@@ -37,6 +39,7 @@ const siteShape = {
   hooks: z.object({ preUpdate: z.string().nullable(), postUpdate: z.string().nullable() }),
   config: z.object({ containerPath: path, hostPath: path }).nullable(),
   tagRules: z.object({ include: z.string().nullable(), exclude: z.string().nullable(), minAge: z.object({ ms: z.number(), text: z.string() }).nullable() }).optional(),
+  watchMs: z.number().int().min(0).nullable().optional(),
 } satisfies Record<keyof Site, z.ZodType>;
 const pathsShape = {
   scratch: path,
@@ -56,6 +59,7 @@ const planShape = {
   tagChanged: z.boolean(),
   zeroDowntime: z.boolean(),
   shadowName: text,
+  revert: z.object({ watchId: z.number().int().min(1), imageId: text, reason: z.string() } satisfies Record<keyof RevertPlan, z.ZodType>).optional(),
   paths: z.object(pathsShape),
 } satisfies Record<keyof MaintenancePlan, z.ZodType>;
 const planSchema: z.ZodType<MaintenancePlan> = z.object(planShape);
@@ -87,10 +91,12 @@ export interface JournaledMaintenance {
 export function readJournaledMaintenance(log: Pick<MaintenanceLog, 'id' | 'steps'>): JournaledMaintenance {
   const first = log.steps[0];
   if (!first) return { plan: null, steps: [], newImageId: null };
-  const firstStep = STEP_ORDER.names[0]!;
-  if (first.step !== firstStep || first.phase !== 'begin') {
-    throw unreadable(log.id, `its first entry is ${first.step} ${first.phase}, not the begin of ${firstStep}`);
+  // An update begins with pull, a revert with old-image; the plan must say the same.
+  const firstSteps = [STEP_ORDER.names[0]!, REVERT_ORDER.names[0]!];
+  if (!firstSteps.includes(first.step) || first.phase !== 'begin') {
+    throw unreadable(log.id, `its first entry is ${first.step} ${first.phase}, not the begin of ${firstSteps.join(' or ')}`);
   }
+  const firstStep = first.step;
   const versioned = typeof first.record === 'object' && first.record !== null && 'version' in first.record;
   const parsed = (versioned ? recordSchema : legacySchema).safeParse(first.record);
   if (!parsed.success) {
@@ -98,6 +104,7 @@ export function readJournaledMaintenance(log: Pick<MaintenanceLog, 'id' | 'steps
     throw unreadable(log.id, `the plan on its first entry does not read back (${issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'invalid'})`);
   }
   const { version, plan } = parsed.data;
+  if (firstStep !== orderFor(plan).names[0]) throw unreadable(log.id, `its first entry is ${firstStep} begin, but its plan is ${plan.revert ? 'a revert' : 'an update'}`);
   const steps = version === PLAN_RECORD_VERSION ? log.steps : log.steps.map((e) => ({ ...e, step: LEGACY_STEP_NAMES[e.step] ?? e.step }));
   const pulled = z.object({ imageId: text }).safeParse(steps.find((e) => e.step === firstStep && e.phase === 'done')?.record);
   return { plan, steps, newImageId: pulled.success ? pulled.data.imageId : null };

@@ -3,6 +3,12 @@
  * Everything one container's maintenance will do, decided up front from the site and its
  * update check (pure). The plan is journaled with the first step, so `refit recover` can
  * rebuild the maintenance after a crash from the journal alone.
+ *
+ * A revert (the watch after an update found the new version worse) is planned the same way,
+ * from the site as it runs now (on the new image) to the image the update replaced: the
+ * configs to go back to are a merge of the customer's dir against the tree the update
+ * installed (`base`) and the customer's tree the update backed up (`latest`), which is that
+ * backup exactly unless the customer edited the dir since.
  */
 import { join } from 'node:path';
 import { shadowContainerName } from '../compose/override.js';
@@ -21,6 +27,8 @@ export interface MaintenancePlan {
   /** false with proxy `none`: no traffic steps, the recreate costs downtime. */
   zeroDowntime: boolean;
   shadowName: string;
+  /** Set for a revert (steps.ts REVERT_STEPS); absent for an update. */
+  revert?: RevertPlan;
   paths: {
     scratch: string;
     base: string;
@@ -33,6 +41,24 @@ export interface MaintenancePlan {
   };
 }
 
+export interface RevertPlan {
+  /** The watch that decided it (journal `watches`). */
+  watchId: number;
+  /** The image the update replaced, still on this host: the site goes back to it. */
+  imageId: string;
+  /** Why, with the numbers that triggered it. */
+  reason: string;
+}
+
+/** What a revert takes from the update it undoes. */
+export interface RevertInput {
+  plan: RevertPlan;
+  /** The tree the update installed, as the watch kept it; null when the site has no config dir. */
+  installed: string | null;
+  /** The update's backup of the customer's tree; null when the site has no config dir. */
+  backup: string | null;
+}
+
 export interface PlanInput {
   maintenanceId: number;
   site: Site;
@@ -41,6 +67,7 @@ export interface PlanInput {
   stateDir: string;
   zeroDowntime: boolean;
   now: Date;
+  revert?: RevertInput;
 }
 
 export function planMaintenance(i: PlanInput): MaintenancePlan {
@@ -58,10 +85,11 @@ export function planMaintenance(i: PlanInput): MaintenancePlan {
     tagChanged: i.candidate.reference !== i.site.image.reference,
     zeroDowntime: i.zeroDowntime,
     shadowName: shadowContainerName(i.site.name),
+    ...(i.revert ? { revert: i.revert.plan } : {}),
     paths: {
       scratch,
-      base: join(scratch, 'base'),
-      latest: join(scratch, 'latest'),
+      base: i.revert?.installed ?? join(scratch, 'base'),
+      latest: i.revert?.backup ?? join(scratch, 'latest'),
       merged: join(scratch, 'merged'),
       composeSaved: join(scratch, 'compose-files'),
       backup: siteBackups ? join(siteBackups, `${stamp}-${id}`) : null,

@@ -37,6 +37,7 @@ import { lowerOwnPriority } from '../priority/priority.js';
 import { pullImage } from '../registry/pull.js';
 import { discoverSites, type Site } from '../site/discover.js';
 import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
+import { createSiteWatch, type SiteWatch } from '../watch/watch.js';
 import { bumpImageTag, restoreComposeFiles, saveComposeFiles, whyTagCannotChange } from './compose-files.js';
 import { faultsFrom } from './faults.js';
 import type { PassHost } from './pass.js';
@@ -46,6 +47,7 @@ import type { World } from './world.js';
 
 export interface Host extends PassHost {
   journal: Journal;
+  watch: SiteWatch;
   /** What a proxy sync needs (the pass, the daemon's keeper). */
   sync: SyncDeps;
   /** The terminal task list, when stderr is a terminal and output is not JSON. */
@@ -76,6 +78,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
     discover,
     checkHealth: (t) => checkHealth(t, config.health),
     busySince: (since) => busySites(journal.busySince(since)),
+    watched: () => busySites(journal.watchesIn(['waiting', 'watching', 'reverting'])),
   };
 
   return {
@@ -90,6 +93,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
       await execInContainer(engine, container, command, config.maintenance.hookTimeoutMs);
     },
     ...(fleet ? { fleet: fleet.gate } : {}),
+    watch: createSiteWatch({ config: config.maintenance.watch, discover, log: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) } }),
     async announce(report) {
       fleet?.passFinished(report);
       for (const incident of incidents(report, hostname())) notifier.incident(incident);
@@ -209,7 +213,7 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
       const cli = await cliFor(site.compose);
       const s = await composeTurn(site.compose.project, () => startShadow(cli, site, { engine, image: req.image, scratchDir: req.scratch, mergedDir: req.mergedDir, network: config.proxy.network }));
       const e = await endpointOf(engine, s.containerName);
-      return { name: s.containerName, id: s.id, imageId: e?.imageId ?? '', ip: s.ip };
+      return { name: s.containerName, id: s.id, imageId: e?.imageId ?? '', reference: e?.reference ?? req.image, ip: s.ip };
     },
     removeShadow: async (site) => {
       await removeShadow(engine, shadowRef(site));
@@ -220,7 +224,7 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     },
     endpointOf: async (name) => {
       const e = await endpointOf(engine, name, config.proxy.network);
-      return e?.running ? { name: e.name, id: e.id, imageId: e.imageId, ip: e.ip } : null;
+      return e?.running ? { name: e.name, id: e.id, imageId: e.imageId, reference: e.reference, ip: e.ip } : null;
     },
     checkHealth: (t) => checkHealth(t, config.health),
     checkPublicPath: async (siteId, server, site) => {

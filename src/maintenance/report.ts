@@ -8,10 +8,17 @@ import type { Site } from '../site/discover.js';
 import type { DrainResult } from '../proxy/types.js';
 import type { StepTiming } from './runner.js';
 import type { MergeReport } from '../merge/report.js';
+import type { ResponseCounts } from '../journal/types.js';
+import type { WatchReport } from '../watch/report.js';
 
-export type ContainerResult = 'updated' | 'rolled-back' | 'failed' | 'skipped' | 'current' | 'planned';
+/** `reverted`: updated, then the watch after it found the new version worse and went back. */
+export type ContainerResult = 'updated' | 'reverted' | 'rolled-back' | 'failed' | 'skipped' | 'current' | 'planned';
 
 export interface ContainerReport {
+  /** The journal's id of this maintenance (absent when none ran: current, skipped, a failed check). */
+  maintenanceId?: number;
+  /** `revert`: back to the image an update replaced (absent: an update). */
+  kind?: 'revert';
   container: string;
   project: string;
   service: string;
@@ -25,6 +32,10 @@ export interface ContainerReport {
   /** `public`: each check through the proxy's public listener after traffic moved (absent in reports of older refits). */
   health: { shadow: Verdict | null; original: Verdict | null; public?: PublicCheck[] };
   drains: { server: string; result: DrainResult }[];
+  /** What the old version answered through the proxy from the start of the maintenance until it was drained (when the watch asked). */
+  served?: ResponseCounts;
+  /** The watch after the update: what the new version answered, and what refit decided. */
+  watch?: WatchReport;
   notes: string[];
   durationMs: number;
 }
@@ -48,7 +59,7 @@ export interface PassReport {
 }
 
 export function passOk(reports: ContainerReport[]): boolean {
-  return reports.every((r) => r.result !== 'failed' && r.result !== 'rolled-back');
+  return reports.every((r) => r.result !== 'failed' && r.result !== 'rolled-back' && r.result !== 'reverted');
 }
 
 /** A report for a container on which no step ran (current, skipped, failed check, planned). */

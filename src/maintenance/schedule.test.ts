@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoConcurrency, claimOf, clashes, inPool, NO_CLAIM, passConcurrency, type Claim } from './schedule.js';
+import { autoConcurrency, ClaimBoard, claimOf, clashes, inPool, NO_CLAIM, passConcurrency, type Claim } from './schedule.js';
 
 const site = (reference: string, config: string | null) => ({ image: { reference, id: 'sha256:x', repoDigests: [] }, config: config ? { containerPath: '/etc/site', hostPath: config } : null });
 
@@ -87,5 +87,55 @@ describe('inPool', () => {
     h.finish.get('c')!();
     expect(await all).toEqual(['a done', 'b done', 'c done']);
     expect(h.log.some((l) => l.includes('a') && l.includes('b'))).toBe(false);
+  });
+
+  it('waits for a claim held beside the pool (a revert), and a claim waiting beside it goes before the items still queued', async () => {
+    const h = harness();
+    const tag: Claim = { exclusive: ['tag:reg/web:latest'], shared: [] };
+    const board = new ClaimBoard();
+    const revert = board.tryTake(tag)!;
+    const items = [
+      { name: 'a', claim: tag },
+      { name: 'b', claim: NO_CLAIM },
+      { name: 'c', claim: tag },
+    ];
+    const all = inPool(items, 2, (i) => i.claim, h.fn, board);
+    await h.settle();
+    expect([...h.running]).toEqual(['b']);
+    revert();
+    await h.settle();
+    expect([...h.running].sort()).toEqual(['a', 'b']);
+    // A second revert asks while `a` holds the tag: it gets it when `a` ends, before `c` can start.
+    let secondRevert: (() => void) | null = null;
+    void board.take(tag).then((release) => (secondRevert = release));
+    h.finish.get('a')!();
+    await h.settle();
+    expect(secondRevert).not.toBeNull();
+    expect([...h.running]).toEqual(['b']);
+    secondRevert!();
+    await h.settle();
+    expect([...h.running].sort()).toEqual(['b', 'c']);
+    h.finish.get('b')!();
+    h.finish.get('c')!();
+    expect(await all).toEqual(['a done', 'b done', 'c done']);
+  });
+});
+
+describe('ClaimBoard', () => {
+  it('grants what does not clash at once, the rest in order as claims are released; a release counts once', async () => {
+    const board = new ClaimBoard();
+    const dir: Claim = { exclusive: ['config:/srv/a'], shared: [] };
+    const first = board.tryTake(dir)!;
+    expect(board.tryTake(dir)).toBeNull();
+    expect(board.tryTake({ exclusive: [], shared: ['tag:x'] })).not.toBeNull();
+    const order: string[] = [];
+    const second = board.take(dir).then((release) => (order.push('second'), release));
+    const third = board.take(dir).then((release) => (order.push('third'), release));
+    first();
+    first();
+    (await second)();
+    (await third)();
+    expect(order).toEqual(['second', 'third']);
+    expect(board.tryTake(dir)).not.toBeNull();
   });
 });

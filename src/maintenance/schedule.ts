@@ -55,29 +55,79 @@ export function passConcurrency(setting: 'auto' | number, cpuCount = cpus().leng
 }
 
 /**
- * Runs `fn` over `items`, at most `size` at once, an item starting only while its claim does
- * not clash with those running (otherwise the next one that fits goes first); results keep the
- * items' order.
+ * The claims held in a pass right now: its maintenances', and the reverts the watch starts
+ * beside them (a revert clashes like the update it undoes). A claim waiting in `take` is granted
+ * before the pool starts anything else, so a revert is not starved by the sites still queued.
  */
-export async function inPool<T, R>(items: readonly T[], size: number, claim: (item: T) => Claim, fn: (item: T) => Promise<R>): Promise<R[]> {
+export class ClaimBoard {
+  private readonly held = new Map<number, Claim>();
+  private readonly waiting: { claim: Claim; grant: (release: () => void) => void }[] = [];
+  private readonly listeners = new Set<() => void>();
+  private ids = 0;
+
+  /** Holds `claim` if nothing held clashes with it; its release, or null. */
+  tryTake(claim: Claim): (() => void) | null {
+    if (clashes(claim, [...this.held.values()])) return null;
+    const id = this.ids++;
+    this.held.set(id, claim);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held.delete(id);
+      this.granted();
+    };
+  }
+
+  /** Holds `claim` as soon as nothing held clashes with it. */
+  take(claim: Claim): Promise<() => void> {
+    const now = this.tryTake(claim);
+    if (now) return Promise.resolve(now);
+    return new Promise((grant) => this.waiting.push({ claim, grant }));
+  }
+
+  /** Called after every release (once the waiting `take`s it lets through are granted). */
+  onRelease(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private granted(): void {
+    for (let i = 0; i < this.waiting.length; ) {
+      const release = this.tryTake(this.waiting[i]!.claim);
+      if (release) this.waiting.splice(i, 1)[0]!.grant(release);
+      else i++;
+    }
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/**
+ * Runs `fn` over `items`, at most `size` at once, an item starting only while its claim does
+ * not clash with those held on `board` (otherwise the next one that fits goes first); results
+ * keep the items' order.
+ */
+export async function inPool<T, R>(items: readonly T[], size: number, claim: (item: T) => Claim, fn: (item: T) => Promise<R>, board = new ClaimBoard()): Promise<R[]> {
   const results: R[] = new Array(items.length);
   const waiting = items.map((item, i) => ({ item, i, claim: claim(item) }));
-  const running = new Map<number, Claim>();
-  return new Promise((resolve, reject) => {
+  let running = 0;
+  let stopListening = () => {};
+  return new Promise<R[]>((resolve, reject) => {
     let failed = false;
     const launch = () => {
       if (failed) return;
-      if (!waiting.length && !running.size) return resolve(results);
-      while (running.size < size) {
-        const next = waiting.findIndex((w) => !clashes(w.claim, [...running.values()]));
+      if (!waiting.length && !running) return resolve(results);
+      while (running < size) {
+        let release: (() => void) | null = null;
+        const next = waiting.findIndex((w) => (release = board.tryTake(w.claim)) !== null);
         if (next < 0) break;
-        const [{ item, i, claim: c }] = waiting.splice(next, 1) as [(typeof waiting)[number]];
-        running.set(i, c);
+        const [{ item, i }] = waiting.splice(next, 1) as [(typeof waiting)[number]];
+        running++;
         fn(item).then(
           (r) => {
             results[i] = r;
-            running.delete(i);
-            launch();
+            running--;
+            release!();
           },
           (err: unknown) => {
             failed = true;
@@ -86,6 +136,8 @@ export async function inPool<T, R>(items: readonly T[], size: number, claim: (it
         );
       }
     };
+    // Whatever releases a claim (one of ours, or a revert beside us) may let a waiting item start.
+    stopListening = board.onRelease(launch);
     launch();
-  });
+  }).finally(() => stopListening());
 }

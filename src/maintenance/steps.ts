@@ -12,12 +12,23 @@
  *
  * The site always keeps a ready server: a server is drained only while another one of the site
  * is ready, and a server counts as in rotation only when the proxy lists it ready at its address.
+ *
+ * While the shadow and the original serve together (two versions), the proxy keeps each client
+ * on one of them (affinity); it is turned on before the second version joins and off once one
+ * version is left.
+ *
+ * A revert (the watch after an update found the new version worse; plan.revert) runs the same
+ * path back to the image the update replaced: REVERT_STEPS, the same steps but the first two,
+ * which point the site's reference back at the old image (still on the host) and take the trees
+ * to merge from the update (the tree it installed and its backup of the customer's).
  */
 import { RefitError } from '../errors.js';
 import type { HealthTarget, Verdict } from '../health/types.js';
 import type { StepOrder } from '../journal/recover.js';
 import type { MergeReport } from '../merge/report.js';
+import type { ResponseCounts } from '../journal/types.js';
 import type { DrainResult, Upstream } from '../proxy/types.js';
+import { CounterTally } from '../watch/counters.js';
 import type { MaintenancePlan } from './plan.js';
 import type { PublicCheck } from './report.js';
 import { NothingToDo, type Step } from './runner.js';
@@ -43,6 +54,14 @@ export interface MaintenanceCtx {
     publicChecks: PublicCheck[];
     drains: { server: string; result: DrainResult }[];
     notes: string[];
+    /**
+     * The proxy's counters since the maintenance began (the watch after an update asked for
+     * them), read again before each change that may reload the proxy: HAProxy's new worker
+     * counts from 0, and what the old one counted is gone once it exits.
+     */
+    counters?: CounterTally;
+    /** What the original answered through the proxy from then until it was drained. */
+    served?: ResponseCounts;
   };
 }
 
@@ -130,6 +149,26 @@ async function takeOutOfRotation(ctx: MaintenanceCtx, name: string): Promise<voi
   await world.proxy.remove(plan.proxySiteId, up);
 }
 
+/** One version per client while two serve the site (the proxies that can; see ProxyAdapter.affinity). */
+async function setAffinity(ctx: MaintenanceCtx, on: boolean): Promise<void> {
+  if (ctx.plan.zeroDowntime) await ctx.world.proxy.affinity?.(ctx.plan.proxySiteId, on);
+}
+
+/** Takes the proxy's counters into the maintenance's tally (when the watch asked for one). */
+async function readCounters(ctx: MaintenanceCtx): Promise<void> {
+  const { world, plan, seen } = ctx;
+  if (seen.counters && world.proxy.counters) seen.counters.add(await world.proxy.counters(plan.proxySiteId));
+}
+
+/** What the original answered through the proxy since the maintenance began; null when nobody asked. */
+async function servedByOriginal(ctx: MaintenanceCtx): Promise<ResponseCounts | null> {
+  const { world, plan, seen } = ctx;
+  if (!seen.counters) return null;
+  await readCounters(ctx);
+  const original = (await world.proxy.list(plan.proxySiteId)).find((s) => s.name === plan.site.name);
+  return original ? seen.counters.servedBy(original) : null;
+}
+
 /** The shadow must serve (healthy, and ready in the proxy) for the original to be out of rotation. */
 async function requireShadowServing(ctx: MaintenanceCtx, when: string): Promise<void> {
   const shadow = await ctx.world.endpointOf(ctx.plan.shadowName);
@@ -155,14 +194,16 @@ async function settleTag(ctx: MaintenanceCtx): Promise<void> {
 
 /**
  * Brings the original back on its old image: by the time this runs (undo of drain-original),
- * configs and compose file are the customer's again. Recreated unless it runs the old image
- * (a repeated undo must not recreate the original it already put back in rotation), then it
+ * configs and compose file are the customer's again. Recreated unless it runs the old image,
+ * created from the old reference (a repeated undo must not recreate the original it already put
+ * back in rotation; one the new tag happened to resolve to the old image is recreated), then it
  * must run the old image ID, pass its health check and be in rotation.
  */
 async function bringOriginalBack(ctx: MaintenanceCtx): Promise<void> {
   const { plan, world } = ctx;
   const now = await world.endpointOf(plan.site.name);
-  if (now?.imageId !== plan.from.imageId) {
+  // What compose would make of the restored files: the old image, created from the old reference.
+  if (now?.imageId !== plan.from.imageId || now.reference !== plan.from.reference) {
     // Compose recreates from the tag: it names the old image for that, then what settleTag says.
     if ((await world.tagTarget(plan.from.reference)) !== plan.from.imageId) await world.tag(plan.from.imageId, plan.from.reference);
     await world.recreateService(plan.site.compose);
@@ -173,7 +214,10 @@ async function bringOriginalBack(ctx: MaintenanceCtx): Promise<void> {
     throw new RefitError('compose', `the original ${original.name} runs image ${original.imageId}, not its old image ${plan.from.imageId}`, `make the compose files of ${plan.site.compose.project} name ${plan.from.reference} again, then run \`refit recover\``);
   }
   await proveHealthy(ctx, 'originalHealth', `original ${original.name} back on ${plan.from.reference}`, original.ip);
-  if (plan.zeroDowntime) await ensureInRotation(ctx, original, `original ${original.name} back on ${plan.from.reference}`);
+  if (!plan.zeroDowntime) return;
+  // Two versions serve again until the shadow leaves (the undo of shadow-traffic turns it off).
+  if ((await world.proxy.list(plan.proxySiteId)).some((s) => s.name === plan.shadowName && s.state === 'ready')) await setAffinity(ctx, true);
+  await ensureInRotation(ctx, original, `original ${original.name} back on ${plan.from.reference}`);
 }
 
 function newImage(ctx: MaintenanceCtx): string {
@@ -217,6 +261,27 @@ const pull = step({
     if (imageId === plan.from.imageId) {
       throw new NothingToDo(`${plan.to.reference} brought the image it already runs (${imageId}): the registry's new digest changes nothing for this host`);
     }
+    return { imageId };
+  },
+  undo: settleTag,
+});
+
+const oldImage = step({
+  name: 'old-image',
+  spec: '1',
+  /**
+   * A revert: the image the update replaced must still be on this host; the site's reference is
+   * pointed back at it (a same-tag update had moved it).
+   */
+  async run(ctx) {
+    const { plan, world } = ctx;
+    const imageId = plan.revert!.imageId;
+    if ((await world.tagTarget(plan.to.reference)) !== imageId) {
+      await world.tag(imageId, plan.to.reference).catch((err: unknown) => {
+        throw new RefitError('docker', `cannot point ${plan.to.reference} back at ${imageId}, the image ${plan.site.name} ran before its update: ${(err as Error).message}`, 'the old image is no longer on this host (removed or pruned): pull it again, then run `refit recover`', { cause: err });
+      });
+    }
+    ctx.seen.newImageId = imageId;
     return { imageId };
   },
   undo: settleTag,
@@ -294,10 +359,16 @@ const shadowTraffic = step({
   async run(ctx) {
     if (!ctx.plan.zeroDowntime) return skipped(NO_PROXY);
     const shadow = await requireEndpoint(ctx.world, ctx.plan.shadowName, 'shadow container');
+    // On before the second version joins: every client keeps the version it had.
+    await setAffinity(ctx, true);
+    // A server more may reload the proxy: what the old version answered so far is read first.
+    await readCounters(ctx);
     return ensureInRotation(ctx, shadow, `shadow ${shadow.name}`);
   },
   async undo(ctx) {
-    if (ctx.plan.zeroDowntime) await takeOutOfRotation(ctx, ctx.plan.shadowName);
+    if (!ctx.plan.zeroDowntime) return;
+    await takeOutOfRotation(ctx, ctx.plan.shadowName);
+    await setAffinity(ctx, false);
   },
 });
 
@@ -321,9 +392,14 @@ const drainOriginal = step({
   async run(ctx) {
     if (!ctx.plan.zeroDowntime) return skipped(NO_PROXY);
     await requireShadowServing(ctx, 'before the original was drained');
+    // The old version's numbers for the watch after the update: its last requests are in flight, not new.
+    const served = await servedByOriginal(ctx);
+    if (served) ctx.seen.served = served;
     await takeOutOfRotation(ctx, ctx.plan.site.name);
     await requireShadowServing(ctx, 'after the original was drained');
-    return { drain: ctx.seen.drains.at(-1)?.result ?? null };
+    // One version is left: no client needs to be kept anywhere.
+    await setAffinity(ctx, false);
+    return { drain: ctx.seen.drains.at(-1)?.result ?? null, ...(served ? { served } : {}) };
   },
   undo: bringOriginalBack,
 });
@@ -437,7 +513,7 @@ const removeScratch = step({
   run: (ctx) => ctx.world.removeDir(ctx.plan.paths.scratch),
 });
 
-/** Every step of a maintenance, in the order they run. */
+/** Every step of an update, in the order they run. */
 export const STEPS = [
   pull,
   scratch,
@@ -459,13 +535,28 @@ export const STEPS = [
   removeScratch,
 ] as const;
 
-export type StepName = (typeof STEPS)[number]['name'];
+/**
+ * Every step of a revert: the update's path back to the old image. It needs no pull (the old
+ * image is on the host) and no stock configs (the update's trees are merged instead).
+ */
+export const REVERT_STEPS = [oldImage, ...STEPS.filter((s) => s !== pull && s !== stockConfigs)] as const;
 
-/** The journal's view of the table: step order and commit point. */
-export const STEP_ORDER: StepOrder = {
-  names: STEPS.map((s) => s.name),
-  commit: STEPS.find((s) => s.commit)!.name,
-};
+export type StepName = (typeof STEPS)[number]['name'] | (typeof REVERT_STEPS)[number]['name'];
+
+const orderOf = (steps: readonly MaintenanceStep<string>[]): StepOrder => ({ names: steps.map((s) => s.name), commit: steps.find((s) => s.commit)!.name });
+
+/** The journal's view of the update's table: step order and commit point. */
+export const STEP_ORDER: StepOrder = orderOf(STEPS);
+export const REVERT_ORDER: StepOrder = orderOf(REVERT_STEPS);
+
+/** The steps of this maintenance: an update's, or a revert's. */
+export function stepsFor(plan: Pick<MaintenancePlan, 'revert'>): readonly Step<MaintenanceCtx>[] {
+  return plan.revert ? REVERT_STEPS : STEPS;
+}
+
+export function orderFor(plan: Pick<MaintenancePlan, 'revert'>): StepOrder {
+  return plan.revert ? REVERT_ORDER : STEP_ORDER;
+}
 
 /**
  * Steps an older refit (plan record version 1) named otherwise. Its `remove-scratch` began by

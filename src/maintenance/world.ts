@@ -15,6 +15,8 @@ export interface Endpoint {
   name: string;
   id: string;
   imageId: string;
+  /** The image reference it was created from (what `docker ps` shows). */
+  reference: string;
   ip: string;
 }
 

@@ -41,6 +41,20 @@ describe('metrics', () => {
     expect(text).toContain('refit_registry_check_errors_total{registry="registry.example.com:5000"} 1');
   });
 
+  it("exposes each watch's decision, and its container's last numbers", async () => {
+    const m = createMetrics({ processMetrics: false });
+    expect(await m.exposition()).toContain('refit_watch_decisions_total{decision="reverted"} 0');
+    m.watchObserved('shop-web-1', { decision: 'kept', from: 'web:1.0.0', to: 'web:1.1.0', requests: 400, errors: 2, before: { requests: 1000, errors: 1 }, reason: '…' });
+    m.watchObserved('shop-web-1', { decision: 'reverted', from: 'web:1.1.0', to: 'web:1.2.0', requests: 200, errors: 50, before: { requests: 1000, errors: 0 }, reason: '…' });
+    const text = await m.exposition();
+    expect(text).toContain('refit_watch_decisions_total{decision="kept"} 1');
+    expect(text).toContain('refit_watch_decisions_total{decision="reverted"} 1');
+    expect(text).toContain('refit_watch_requests{container="shop-web-1",decision="reverted"} 200');
+    expect(text).toContain('refit_watch_error_ratio{container="shop-web-1",decision="reverted"} 0.25');
+    expect(text).toContain('refit_watch_baseline_error_ratio{container="shop-web-1",decision="reverted"} 0');
+    expect(text).not.toContain('refit_watch_requests{container="shop-web-1",decision="kept"}');
+  });
+
   it('adds process metrics under the refit_ prefix by default', async () => {
     expect(await createMetrics().exposition()).toContain('refit_process_cpu_seconds_total');
   });

@@ -5,7 +5,7 @@
  * Names follow Prometheus conventions (`_total`, `_seconds`); docs/operations.md lists them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ContainerResult, PassSummary } from '../notify/types.js';
+import type { ContainerResult, PassSummary, WatchOutcome } from '../notify/types.js';
 import { isProblem } from '../notify/types.js';
 
 export interface Metrics {
@@ -18,11 +18,14 @@ export interface Metrics {
   rollbackObserved(): void;
   /** A registry check that ended in an error (after its retries). */
   registryCheckFailed(registry: string): void;
+  /** The watch after an update ended: its decision, and what the new version answered. */
+  watchObserved(container: string, w: WatchOutcome): void;
   /** The exposition text served on /metrics. */
   exposition(): Promise<string>;
 }
 
-const RESULTS: ContainerResult[] = ['updated', 'rolled-back', 'failed', 'skipped', 'current'];
+const RESULTS: ContainerResult[] = ['updated', 'reverted', 'rolled-back', 'failed', 'skipped', 'current'];
+const WATCH_DECISIONS: WatchOutcome['decision'][] = ['kept', 'reverted', 'revert-failed', 'not-judged'];
 
 export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
@@ -61,10 +64,36 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     registers: [registry],
   });
 
+  const watches = new Counter({
+    name: 'refit_watch_decisions_total',
+    help: 'Watches after an update, by decision (kept, reverted, revert-failed, not-judged).',
+    labelNames: ['decision'] as const,
+    registers: [registry],
+  });
+  const watchRequests = new Gauge({
+    name: 'refit_watch_requests',
+    help: "Requests the new version answered in its site's last watch, by container and decision.",
+    labelNames: ['container', 'decision'] as const,
+    registers: [registry],
+  });
+  const watchErrorRatio = new Gauge({
+    name: 'refit_watch_error_ratio',
+    help: "Share of 5xx among them (0 to 1); refit_watch_baseline_error_ratio: the old version's before the switch.",
+    labelNames: ['container', 'decision'] as const,
+    registers: [registry],
+  });
+  const baselineErrorRatio = new Gauge({
+    name: 'refit_watch_baseline_error_ratio',
+    help: "Share of 5xx the old version answered before the switch, in the site's last watch.",
+    labelNames: ['container', 'decision'] as const,
+    registers: [registry],
+  });
+
   // Zero-initialise the labelled series so rate() and absence alerts work from the first scrape.
   passes.inc({ outcome: 'ok' }, 0);
   passes.inc({ outcome: 'problems' }, 0);
   for (const result of RESULTS) updates.inc({ result }, 0);
+  for (const decision of WATCH_DECISIONS) watches.inc({ decision }, 0);
   lastSuccess.set(0);
 
   return {
@@ -79,6 +108,15 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Metrics 
     stepObserved: (step, ms) => steps.observe({ step }, ms / 1000),
     rollbackObserved: () => rollbacks.inc(),
     registryCheckFailed: (host) => checkErrors.inc({ registry: host }),
+    watchObserved(container, w) {
+      watches.inc({ decision: w.decision });
+      // One series per container: its last watch (an earlier decision's series is dropped).
+      for (const g of [watchRequests, watchErrorRatio, baselineErrorRatio]) for (const d of WATCH_DECISIONS) g.remove({ container, decision: d });
+      const labels = { container, decision: w.decision };
+      watchRequests.set(labels, w.requests);
+      watchErrorRatio.set(labels, w.requests ? w.errors / w.requests : 0);
+      if (w.before) baselineErrorRatio.set(labels, w.before.requests ? w.before.errors / w.before.requests : 0);
+    },
     exposition: () => registry.metrics(),
   };
 }

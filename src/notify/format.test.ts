@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { body, incidentLine, jsonBody, passHeadline, slackBody } from './format.js';
+import { body, incidentLine, jsonBody, passHeadline, slackBody, watchLine } from './format.js';
 import type { ContainerIncident, PassSummary } from './types.js';
 
 const summary: PassSummary = {
@@ -94,6 +94,23 @@ describe('hold notifications', () => {
       ...hold,
     });
     expect(slackBody({ kind: 'hold', hold: { ...hold, auto: false, by: 'alice@web-1', digest: null, reason: 'checking' } }).text).toBe('refit fleet: reg.example/web (every digest) held by alice@web-1 (seen on web-1): checking');
+  });
+});
+
+describe('the watch after an update', () => {
+  const watch = { decision: 'kept' as const, from: 'web:1.0.0', to: 'web:1.1.0', requests: 1840, errors: 22, before: { requests: 3100, errors: 28 }, reason: 'within 5.0 points' };
+
+  it('tells, for each watched container, from → to, the rate, the requests and the decision', () => {
+    const listing = slackBody({ kind: 'pass', summary: { ...summary, results: [{ container: 'shop', result: 'updated', from: 'web:1.0.0', to: 'web:1.1.0', watch }] } }).blocks?.[1]?.text?.text;
+    expect(listing).toBe('✅ *shop* updated `web:1.0.0` → `web:1.1.0` (watched: kept: 1.2% 5xx over 1840 requests (0.9% before))');
+    expect(watchLine({ ...watch, decision: 'not-judged', requests: 0, errors: 0, before: undefined })).toBe('not-judged: 0.0% 5xx over 0 requests');
+  });
+
+  it('makes a revert an incident for every hook, and a problem in the headline', () => {
+    const reverted: ContainerIncident = { ...incident, container: 'shop', result: 'reverted', step: undefined, reason: 'reverted to web:1.0.0 after its update: 5xx rate 31.0% (120 of 387 requests) on web:1.1.0' };
+    expect(incidentLine(reverted)).toBe('refit on web-3: shop reverted after its update: reverted to web:1.0.0 after its update: 5xx rate 31.0% (120 of 387 requests) on web:1.1.0');
+    expect(slackBody({ kind: 'incident', incident: reverted }).blocks?.[0]?.text?.text).toMatch(/^\*shop\* on `web-3`: REVERTED after its update\n/);
+    expect(passHeadline({ ...summary, results: [{ container: 'shop', result: 'reverted', watch: { ...watch, decision: 'reverted' } }] })).toBe('refit on web-3: 1 reverted (needs attention)');
   });
 });
 

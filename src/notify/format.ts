@@ -4,11 +4,11 @@
  * Slack-compatible hooks (Slack, Mattermost, Rocket.Chat incoming webhooks) get `{ text, blocks }`
  * where `text` alone is a complete message for clients that ignore blocks. Pure.
  */
-import { isProblem, type ContainerIncident, type ContainerOutcome, type ContainerResult, type HoldNotice, type NotifyEvent, type PassSummary } from './types.js';
+import { isProblem, type ContainerIncident, type ContainerOutcome, type ContainerResult, type HoldNotice, type NotifyEvent, type PassSummary, type WatchOutcome } from './types.js';
 
 export type HookKind = 'json' | 'slack';
 
-const ORDER: ContainerResult[] = ['rolled-back', 'failed', 'updated', 'skipped', 'current'];
+const ORDER: ContainerResult[] = ['reverted', 'rolled-back', 'failed', 'updated', 'skipped', 'current'];
 // Slack's section text limit is 3000 characters; stay well under it.
 const MAX_SECTION = 2800;
 const MAX_LISTED = 25;
@@ -35,7 +35,7 @@ export function slackBody(event: NotifyEvent): SlackMessage {
     const i = event.incident;
     const text = incidentLine(i);
     const details = [
-      `*${i.container}* on \`${i.host}\`: ${i.result === 'rolled-back' ? 'rolled back' : 'FAILED'}${i.step ? ` at step \`${i.step}\`` : ''}`,
+      `*${i.container}* on \`${i.host}\`: ${INCIDENT[i.result].slack}${i.step ? ` at step \`${i.step}\`` : ''}`,
       i.from || i.to ? `image: \`${i.from ?? '?'}\` → \`${i.to ?? '?'}\`` : null,
       `reason: ${i.reason}`,
       `run ${i.runId}, ${i.at}`,
@@ -59,8 +59,20 @@ export function passHeadline(s: PassSummary): string {
   return `refit on ${s.host}: ${parts.join(', ') || 'no managed containers'} (${mark})`;
 }
 
+const INCIDENT: Record<ContainerIncident['result'], { line: string; slack: string }> = {
+  'rolled-back': { line: 'rolled back', slack: 'rolled back' },
+  failed: { line: 'failed and needs an operator', slack: 'FAILED' },
+  reverted: { line: 'reverted after its update', slack: 'REVERTED after its update' },
+};
+
+/** e.g. `kept: 1.2% 5xx over 1840 requests (0.9% before)` */
+export function watchLine(w: WatchOutcome): string {
+  const pct = (c: { requests: number; errors: number }) => `${c.requests ? ((100 * c.errors) / c.requests).toFixed(1) : '0.0'}%`;
+  return `${w.decision}: ${pct(w)} 5xx over ${w.requests} requests${w.before ? ` (${pct(w.before)} before)` : ''}`;
+}
+
 export function incidentLine(i: ContainerIncident): string {
-  const what = i.result === 'rolled-back' ? 'rolled back' : 'failed and needs an operator';
+  const what = INCIDENT[i.result].line;
   return `refit on ${i.host}: ${i.container} ${what}${i.step ? ` at ${i.step}` : ''}: ${i.reason}`;
 }
 
@@ -71,7 +83,7 @@ export function holdLine(h: HoldNotice): string {
 }
 
 export function countResults(results: readonly ContainerOutcome[]): Record<ContainerResult, number> {
-  const counts: Record<ContainerResult, number> = { updated: 0, 'rolled-back': 0, failed: 0, skipped: 0, current: 0 };
+  const counts: Record<ContainerResult, number> = { updated: 0, reverted: 0, 'rolled-back': 0, failed: 0, skipped: 0, current: 0 };
   for (const r of results) counts[r.result]++;
   return counts;
 }
@@ -81,9 +93,10 @@ function sortOutcomes(results: ContainerOutcome[]): ContainerOutcome[] {
 }
 
 function outcomeLine(r: ContainerOutcome): string {
-  const icon = { updated: '✅', 'rolled-back': '↩️', failed: '❌', skipped: '⏭️', current: '' }[r.result];
+  const icon = { updated: '✅', reverted: '⏪', 'rolled-back': '↩️', failed: '❌', skipped: '⏭️', current: '' }[r.result];
   const images = r.from || r.to ? ` \`${r.from ?? '?'}\` → \`${r.to ?? '?'}\`` : '';
-  return `${icon} *${r.container}* ${r.result}${images}${r.reason ? `: ${r.reason}` : ''}`;
+  const watched = r.watch && r.result === 'updated' ? ` (watched: ${watchLine(r.watch)})` : '';
+  return `${icon} *${r.container}* ${r.result}${images}${r.reason ? `: ${r.reason}` : ''}${watched}`;
 }
 
 function section(text: string): { type: 'section'; text: { type: 'mrkdwn'; text: string } } {

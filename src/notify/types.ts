@@ -5,7 +5,8 @@
  * that generic webhooks receive (docs/operations.md), so they only grow, never change.
  */
 
-export type ContainerResult = 'updated' | 'rolled-back' | 'failed' | 'skipped' | 'current';
+/** `reverted`: updated, then the watch after the update found the new version worse and went back. */
+export type ContainerResult = 'updated' | 'reverted' | 'rolled-back' | 'failed' | 'skipped' | 'current';
 
 export interface ContainerOutcome {
   container: string;
@@ -16,6 +17,21 @@ export interface ContainerOutcome {
   to?: string;
   /** Why it was rolled back, failed or skipped. */
   reason?: string;
+  /** The watch after its update (when one ran). */
+  watch?: WatchOutcome;
+}
+
+/** The watch after an update, as notifications tell it: from → to, rate, requests, decision. */
+export interface WatchOutcome {
+  decision: 'kept' | 'reverted' | 'revert-failed' | 'not-judged';
+  from: string;
+  to: string;
+  /** What the new version answered while watched, and its 5xx. */
+  requests: number;
+  errors: number;
+  /** What the old version answered before the switch (absent: not counted). */
+  before?: { requests: number; errors: number };
+  reason: string;
 }
 
 export interface PassSummary {
@@ -28,14 +44,14 @@ export interface PassSummary {
   results: ContainerOutcome[];
 }
 
-/** One container needs an operator now: it was rolled back or could not even be rolled back. */
+/** One container needs an operator now: it was rolled back, could not even be rolled back, or was reverted after its update. */
 export interface ContainerIncident {
   runId: string;
   host: string;
   /** ISO 8601. */
   at: string;
   container: string;
-  result: 'rolled-back' | 'failed';
+  result: 'rolled-back' | 'failed' | 'reverted';
   /** The maintenance step that failed (`shadow-health`, `swap`, ...). */
   step?: string;
   from?: string;
@@ -61,5 +77,5 @@ export type NotifyEvent = { kind: 'pass'; summary: PassSummary } | { kind: 'inci
 
 /** A pass with a rolled-back or failed container is a problem pass: the CLI exits 1 for it. */
 export function isProblem(result: ContainerResult): boolean {
-  return result === 'rolled-back' || result === 'failed';
+  return result === 'rolled-back' || result === 'failed' || result === 'reverted';
 }

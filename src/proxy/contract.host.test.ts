@@ -49,7 +49,7 @@ for (const kind of ['haproxy', 'nginx'] as const) {
   proxyContract(
     `refit-run ${kind}`,
     world,
-    { keepAliveSafe: true, operatorReloads: false },
+    { keepAliveSafe: true, operatorReloads: false, watches: true },
     async () => ({ proxy: await refitRun(), httpPort: ports.http, restart: () => proxy.stop() }),
     () => proxy?.stop(),
   );

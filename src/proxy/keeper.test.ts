@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../health/types.js';
 import { FakeProxy } from '../maintenance/fake-world.js';
-import type { Site } from '../site/discover.js';
 import { startKeeper, type KeeperDeps } from './keeper.js';
+import { routedSite } from './testing/site.js';
 import type { SyncReport } from './sync.js';
 
-const site = (ip: string): Site => ({
-  name: 'shop-web-1',
-  id: 'c1',
-  state: 'running',
-  compose: { project: 'shop', workingDir: '/srv', configFiles: ['/srv/docker-compose.yml'], service: 'web', version: '2.26.1' },
-  networks: [{ name: 'front', ip }],
-  image: { reference: 'reg/web:1', id: 'sha256:1', repoDigests: [] },
-  vhosts: ['shop.example'],
-  port: 80,
-  policy: 'digest',
-  healthPath: '/refit/health',
-  hooks: { preUpdate: null, postUpdate: null },
-  config: null,
-});
+const site = (ip: string) => routedSite('shop-web-1', { ip });
 
 function setup(o: { healthy?: () => boolean } = {}) {
   let found = [site('10.0.0.2')];

@@ -1,24 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Site } from '../site/discover.js';
 import { proxySitesOf, siteIdOf } from './sites.js';
+import { routedSite } from './testing/site.js';
 
-function site(name: string, o: Partial<Site> & { project?: string; service?: string } = {}): Site {
-  return {
-    name,
-    id: `id-${name}`,
-    state: 'running',
-    compose: { project: o.project ?? 'shop', workingDir: '/srv/shop', configFiles: ['/srv/shop/compose.yml'], service: o.service ?? 'web', version: '2.26.1' },
-    networks: [{ name: 'front', ip: '172.20.0.5' }],
-    image: { reference: 'web:1', id: 'sha256:1', repoDigests: [] },
-    vhosts: ['shop.example'],
-    port: 80,
-    policy: 'digest',
-    healthPath: '/refit/health',
-    hooks: { preUpdate: null, postUpdate: null },
-    config: null,
-    ...o,
-  };
-}
+const site = (name: string, o: Parameters<typeof routedSite>[1] = {}) => routedSite(name, { project: 'shop', vhosts: ['shop.example'], ...o });
 
 describe('siteIdOf', () => {
   it('is project.service, safe for proxy configs', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applySites, EMPTY_STATE, withoutServer, withServer, inRotation } from './state.js';
+import { applySites, EMPTY_STATE, withoutServer, withServer, inRotation, type ProxyState } from './state.js';
 
 const a = { name: 'a1', ip: '10.0.0.2', port: 80 };
 const b = { name: 'b1', ip: '10.0.0.3', port: 80 };
@@ -25,6 +25,13 @@ describe('applySites', () => {
     expect(next.sites[0]!.vhosts).toEqual(['a.example', 'www.a.example']);
     expect(next.sites[0]!.servers.map((x) => [x.name, x.ip, x.state])).toEqual([['a1', '10.0.0.2', 'drain'], ['b1', '10.0.0.3', 'ready']]);
     expect(applySites(during, [site()]).sites.map((x) => x.id)).toEqual(['p.web']);
+  });
+
+  it('keeps counting a site only while it is watched, and clears affinity on a site no maintenance owns', () => {
+    const flagged: ProxyState = { sites: [{ ...applySites(EMPTY_STATE, [site()]).sites[0]!, observed: true, affinity: true }, { id: 'q.web', vhosts: ['q.example'], servers: [], observed: true }] };
+    const q = { id: 'q.web', vhosts: ['q.example'], servers: [] };
+    expect(applySites(flagged, [site(), q]).sites.map((x) => [x.id, x.observed, x.affinity])).toEqual([['p.web', true, undefined], ['q.web', true, undefined]]);
+    expect(applySites(flagged, [site(), q], new Set(['p.web']), new Set(['q.web'])).sites.map((x) => [x.id, x.observed, x.affinity])).toEqual([['p.web', undefined, true], ['q.web', true, undefined]]);
   });
 
   it('refuses a vhost claimed by two sites, duplicate ids and unsafe names', () => {

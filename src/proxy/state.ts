@@ -20,6 +20,10 @@ export interface SiteEntry {
   id: string;
   vhosts: string[];
   servers: ServerEntry[];
+  /** The proxy counts the site's responses per server (nginx: the router logs them); set by observe(). */
+  observed?: boolean;
+  /** Clients stay with the server that first answered them (a cookie); only while two versions share the site. */
+  affinity?: boolean;
 }
 
 export interface ProxyState {
@@ -35,9 +39,11 @@ const VHOST = /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 /**
  * The new state after apply(sites): exactly these sites and vhosts, and in each site exactly
  * the listed servers, in rotation (a server already there keeps its slot). A site in `owned`
- * keeps the servers and states it has: a maintenance is moving them.
+ * keeps the servers and states it has: a maintenance is moving them (and its affinity, which
+ * only a maintenance sets). Counting (`observed`) outlives a maintenance: the watch after it
+ * reads it; given the sites that are being watched, counting stops on every other.
  */
-export function applySites(prev: ProxyState, sites: ProxySite[], owned: ReadonlySet<string> = new Set()): ProxyState {
+export function applySites(prev: ProxyState, sites: ProxySite[], owned: ReadonlySet<string> = new Set(), observed?: ReadonlySet<string>): ProxyState {
   const seen = new Set<string>();
   const claimed = new Map<string, string>();
   const next: SiteEntry[] = [];
@@ -52,8 +58,9 @@ export function applySites(prev: ProxyState, sites: ProxySite[], owned: Readonly
       claimed.set(vhost, site.id);
     }
     const before = prev.sites.find((s) => s.id === site.id);
+    const counted = before?.observed && (!observed || observed.has(site.id)) ? { observed: true } : {};
     if (before && owned.has(site.id)) {
-      next.push({ id: site.id, vhosts: [...site.vhosts], servers: before.servers });
+      next.push({ id: site.id, vhosts: [...site.vhosts], servers: before.servers, ...counted, ...(before.affinity ? { affinity: true } : {}) });
       continue;
     }
     const servers: ServerEntry[] = [];
@@ -63,7 +70,7 @@ export function applySites(prev: ProxyState, sites: ProxySite[], owned: Readonly
       const slot = before?.servers.find((s) => s.name === up.name)?.slot;
       servers.push({ name: up.name, ip: up.ip, port: up.port, state: 'ready', ...(slot ? { slot } : {}) });
     }
-    next.push({ id: site.id, vhosts: [...site.vhosts], servers });
+    next.push({ id: site.id, vhosts: [...site.vhosts], servers, ...counted });
   }
   // An owned site the set no longer names (its container was just recreated or stopped) stays too.
   for (const site of prev.sites) if (owned.has(site.id) && !seen.has(site.id)) next.push(site);
@@ -78,6 +85,12 @@ export function withServer(state: ProxyState, siteId: string, up: Upstream, serv
   const entry: ServerEntry = { name: up.name, ip: up.ip, port: up.port, state: serverState, ...(had?.slot ? { slot: had.slot } : {}) };
   const servers = had ? site.servers.map((s) => (s.name === up.name ? entry : s)) : [...site.servers, entry];
   return replaceSite(state, { ...site, servers });
+}
+
+/** The site with a flag (observed, affinity) set or cleared. */
+export function withFlag(state: ProxyState, siteId: string, flag: 'observed' | 'affinity', on: boolean): ProxyState {
+  const { [flag]: _was, ...site } = requireSite(state, siteId);
+  return replaceSite(state, on ? { ...site, [flag]: true } : site);
 }
 
 export function withoutServer(state: ProxyState, siteId: string, name: string): ProxyState {

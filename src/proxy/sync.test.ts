@@ -2,26 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { HealthTarget, Verdict } from '../health/types.js';
 import { FakeProxy } from '../maintenance/fake-world.js';
 import type { Site } from '../site/discover.js';
+import { routedSite } from './testing/site.js';
 import { busySites, planSync, syncProxy, type SyncDeps } from './sync.js';
 
-function site(name: string, ip: string, o: Partial<Site> = {}): Site {
-  const service = o.compose?.service ?? 'web';
-  return {
-    name,
-    id: `id-${name}`,
-    state: 'running',
-    compose: { project: name.split('-')[0]!, workingDir: '/srv', configFiles: ['/srv/docker-compose.yml'], service, version: '2.26.1' },
-    networks: [{ name: 'front', ip }],
-    image: { reference: 'reg/web:1', id: 'sha256:1', repoDigests: [] },
-    vhosts: [`${name.split('-')[0]}.example`],
-    port: 80,
-    policy: 'digest',
-    healthPath: '/refit/health',
-    hooks: { preUpdate: null, postUpdate: null },
-    config: null,
-    ...o,
-  };
-}
+const site = (name: string, ip: string) => routedSite(name, { ip });
 
 const healthy: Verdict = { healthy: true, attempts: [] };
 const sick: Verdict = { healthy: false, reason: 'GET / answered 500', attempts: [] };

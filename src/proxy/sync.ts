@@ -58,6 +58,8 @@ export interface SyncDeps {
   checkHealth(t: HealthTarget): Promise<Verdict>;
   /** Sites a maintenance owns now, or whose maintenance ended at or after `since`. */
   busySince(since: Date): ReadonlySet<string>;
+  /** Sites an open watch after an update counts (the proxy stops counting others); absent: counting stays as it is. */
+  watched?(): ReadonlySet<string>;
 }
 
 export interface SyncReport {
@@ -78,7 +80,8 @@ export async function syncProxy(d: SyncDeps): Promise<SyncReport> {
   const rotation = await inRotationNow(d.proxy, proxySitesOf(found.sites, d.network).sites.filter((s) => !busy.has(s.id)));
   const plan = planSync(found.sites, d.network, rotation, busy);
   // What runs now, without anything new: servers that are gone or moved leave at once.
-  await d.proxy.apply(plan.sites, { owned: () => (busy = d.busySince(since)) });
+  const observed = d.watched ? { observed: d.watched } : {};
+  await d.proxy.apply(plan.sites, { owned: () => (busy = d.busySince(since)), ...observed });
 
   const waiting: SyncReport['waiting'] = [];
   const checks = await inBatches(plan.toCheck.filter((c) => !busy.has(c.siteId)), CHECKS_AT_ONCE, async (c) => ({ c, verdict: await d.checkHealth(c.target) }));
@@ -88,7 +91,7 @@ export async function syncProxy(d: SyncDeps): Promise<SyncReport> {
     else waiting.push({ container: c.server.name, reason: `not healthy yet at ${address(c.server)}: ${verdict.reason}` });
   }
   const sites = plan.sites.map((s) => ({ ...s, servers: [...s.servers, ...(joined.get(s.id) ?? [])] }));
-  if (joined.size) await d.proxy.apply(sites, { owned: () => (busy = d.busySince(since)) });
+  if (joined.size) await d.proxy.apply(sites, { owned: () => (busy = d.busySince(since)), ...observed });
   return { sites, skipped: plan.skipped, waiting, busy: [...busy].sort() };
 }
 

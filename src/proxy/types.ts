@@ -37,6 +37,12 @@ export interface ApplyOptions {
    * a site between the question and the change.
    */
   owned?: () => ReadonlySet<string>;
+  /**
+   * Sites whose responses are counted now (an open watch after an update): apply keeps counting
+   * them and stops counting any other site (what a refit that died while watching left on).
+   * Absent: counting stays as it is.
+   */
+  observed?: () => ReadonlySet<string>;
 }
 
 /** Where a proxy listens for the public, as refit's own probes reach it. */
@@ -71,6 +77,22 @@ export interface DrainOptions {
   onStopped?: () => void;
 }
 
+/**
+ * A server's responses as the proxy counted them (the watch after an update). The numbers of
+ * one `key` only grow: it names a counter that lives as long as it does (a HAProxy worker's
+ * server slot; one generation of nginx's log of the site), and a key not seen before started
+ * from 0. The address is where the counter's requests went.
+ */
+export interface ServerCounters {
+  key: string;
+  ip: string;
+  port: number;
+  /** Responses the server gave. */
+  responses: number;
+  /** Of them, the 5xx. */
+  errors: number;
+}
+
 /** refit-run proxies, the guest modes inside the operator's own proxy (docs/proxy.md), and none. */
 export type ProxyKind = 'haproxy' | 'nginx' | 'haproxy-guest' | 'nginx-guest' | 'caddy' | 'none';
 
@@ -92,6 +114,19 @@ export interface ProxyAdapter {
   list(siteId: string): Promise<UpstreamState[]>;
   /** How refit's probes reach `up` through the public listeners; null when there is no proxy. */
   probeRoute(siteId: string, up: Upstream): Promise<ProbeRoute | null>;
+  /**
+   * Optional (the proxies refit runs): each server's responses (see ServerCounters), counted
+   * since observe(siteId, true) where counting costs something (HAProxy always counts).
+   */
+  counters?(siteId: string): Promise<ServerCounters[]>;
+  /** Optional, with counters: starts or stops counting the site's responses (nginx: the router's log of it); idempotent. */
+  observe?(siteId: string, on: boolean): Promise<void>;
+  /**
+   * Optional (the proxies refit runs): while on, a client that got an answer from one server of
+   * the site keeps getting that server (a cookie) as long as it is in rotation; a drained
+   * server's clients are sent on to the others. Off: the proxy sets no cookie. Idempotent.
+   */
+  affinity?(siteId: string, on: boolean): Promise<void>;
   /**
    * Starts the proxy again from its state when its process is gone (killed, crashed), drains
    * included. Resolves true when it had to; a no-op before the proxy was ever set up.

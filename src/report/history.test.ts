@@ -5,6 +5,8 @@ import { historyEntry, renderHistory } from './history.js';
 
 const log = (over: Partial<MaintenanceLog>): MaintenanceLog => ({
   id: 4,
+  kind: 'update',
+  watchId: null,
   runId: 2,
   container: 'shop-web-1',
   project: 'shop',

@@ -67,4 +67,28 @@ describe('report text', () => {
     expect(lines).toContain('    steps: pull 1.2 s, shadow-health failed 2.5 s, shadow undone 310 ms');
     expect(lines.at(-1)).toBe('run #7: 1 updated, 1 rolled-back');
   });
+
+  it('says what the old version answered, what the watch decided and why, the hold, and the revert', () => {
+    const revert: ContainerReport = { ...updated, kind: 'revert', result: 'updated', reason: 'reverted web:1.1.0 -> web:1.0.0', from: { reference: 'web:1.1.0', imageId: 'sha256:b' }, to: { reference: 'web:1.0.0', digest: null }, merge: null, health: { shadow: null, original: null }, drains: [], notes: [], steps: [], durationMs: 3000 };
+    const lines = renderContainer({
+      ...updated,
+      result: 'reverted',
+      reason: 'reverted to web:1.0.0 after its update: 5xx rate 30.0% (120 of 400 requests) on web:1.1.0, …',
+      merge: null,
+      health: { shadow: null, original: null },
+      drains: [],
+      notes: [],
+      steps: [],
+      served: { requests: 3000, errors: 3 },
+      watch: { watchId: 2, decision: 'reverted', reason: '5xx rate 30.0% (120 of 400 requests) on web:1.1.0, …', from: 'web:1.0.0', to: 'web:1.1.0', windowMs: 600_000, baseline: { requests: 3000, errors: 3 }, observed: { requests: 400, errors: 120 }, holdId: 1, revert },
+    });
+    expect(lines).toEqual([
+      'REVERTED  shop-web-1  web:1.0.0 -> web:1.1.0  4.2 s',
+      '    reverted to web:1.0.0 after its update: 5xx rate 30.0% (120 of 400 requests) on web:1.1.0, …',
+      '    before the switch web:1.0.0 answered 3000 request(s) through the proxy, 3 with a 5xx',
+      '    watched 10m: reverted: 5xx rate 30.0% (120 of 400 requests) on web:1.1.0, …',
+      '    web:1.1.0 is held on this host (hold #1; `refit holds release 1` lets it be taken again)',
+      '    the revert: updated  shop-web-1  web:1.1.0 -> web:1.0.0  3.0 s',
+    ]);
+  });
 });

@@ -9,9 +9,11 @@ import { renderVerdict } from '../health/render.js';
 import { renderMergeText } from '../merge/report.js';
 import type { ContainerReport, PassReport } from '../maintenance/report.js';
 import type { StepTiming } from '../maintenance/runner.js';
+import { windowText } from '../watch/judge.js';
 
 const MARK: Record<ContainerReport['result'], string> = {
   updated: 'updated',
+  reverted: 'REVERTED',
   current: 'current',
   planned: 'planned',
   skipped: 'skipped',
@@ -54,6 +56,12 @@ export function renderContainer(r: ContainerReport, opts: { verbose?: boolean } 
     else detail(`health of the ${who}: ${renderVerdict(v)[0]}`);
   }
   for (const d of r.drains) detail(`drained ${d.server} in ${d.result.waitedMs} ms${d.result.drained ? '' : ` (bound hit, ${d.result.remainingSessions} in flight)`}`);
+  if (r.served) detail(`before the switch ${r.from.reference} answered ${r.served.requests} request(s) through the proxy, ${r.served.errors} with a 5xx`);
+  if (r.watch) {
+    detail(`watched ${windowText(r.watch.windowMs)}: ${r.watch.decision}: ${r.watch.reason}`);
+    if (r.watch.holdId !== undefined) detail(`${r.watch.to} is held on this host (hold #${r.watch.holdId}; \`refit holds release ${r.watch.holdId}\` lets it be taken again)`);
+    if (r.watch.revert) renderContainer(r.watch.revert, opts).forEach((l, i) => detail(i === 0 ? `the revert: ${l}` : l));
+  }
   for (const n of r.notes) detail(`note: ${n}`);
   if (opts.verbose) for (const s of r.steps) detail(`step ${s.step}: ${s.outcome} in ${Math.round(s.ms)} ms${s.error ? ` (${s.error})` : ''}`);
   else if (r.steps.length) detail(`steps: ${r.steps.map(stepTiming).join(', ')}`);

@@ -27,6 +27,8 @@ export interface Site {
   hooks: SiteLabels['hooks'];
   /** Absent in plans journaled by older versions (the maintenance does not need them). */
   tagRules?: SiteLabels['tagRules'];
+  /** The `refit.watch` label: the watch window in ms (0: off), null: the host's; absent in plans journaled by older versions. */
+  watchMs?: number | null;
   /** The customer config dir: where the container sees it and where it lives on the host. */
   config: { containerPath: string; hostPath: string } | null;
 }
@@ -106,6 +108,7 @@ export function classify(c: ContainerInfo, image: ImageInfo | null, allow: Image
       healthPath: l.healthPath,
       hooks: l.hooks,
       tagRules: l.tagRules,
+      watchMs: l.watchMs,
       config,
     },
   };

@@ -7,7 +7,7 @@ describe('site labels', () => {
   it('applies the documented defaults', () => {
     expect(parse({ 'refit.enable': 'true' })).toEqual({
       ok: true,
-      labels: { vhosts: [], port: 80, configPath: null, policy: 'digest', healthPath: '/refit/health', hooks: { preUpdate: null, postUpdate: null }, tagRules: { include: null, exclude: null, minAge: null } },
+      labels: { vhosts: [], port: 80, configPath: null, policy: 'digest', healthPath: '/refit/health', hooks: { preUpdate: null, postUpdate: null }, tagRules: { include: null, exclude: null, minAge: null }, watchMs: null },
     });
   });
 
@@ -21,6 +21,7 @@ describe('site labels', () => {
       'refit.tag.include': '^1\\.',
       'refit.tag.exclude': '-(rc|beta)',
       'refit.min-age': '3d',
+      'refit.watch': '10m',
     });
     expect(r).toMatchObject({
       ok: true,
@@ -31,8 +32,13 @@ describe('site labels', () => {
         policy: 'minor',
         healthPath: '/healthz',
         tagRules: { include: '^1\\.', exclude: '-(rc|beta)', minAge: { ms: 3 * 86_400_000, text: '3d' } },
+        watchMs: 600_000,
       },
     });
+  });
+
+  it('reads refit.watch=off as no watch (0)', () => {
+    expect(parse({ 'refit.watch': 'off' })).toMatchObject({ ok: true, labels: { watchMs: 0 } });
   });
 
   it.each([
@@ -48,6 +54,7 @@ describe('site labels', () => {
     [{ 'refit.tag.exclude': '' }, /refit\.tag\.exclude="" must be a regular expression of 1 to 256 characters/],
     [{ 'refit.min-age': '3 days' }, /refit\.min-age="3 days" must be a duration such as 30m, 12h, 3d or 2w/],
     [{ 'refit.min-age': '0d' }, /refit\.min-age/],
+    [{ 'refit.watch': 'soon' }, /refit\.watch="soon" must be a duration such as 10m or 1h, or off/],
   ])('names the malformed label %o', (labels, reason) => {
     const r = parse(labels);
     expect(r.ok).toBe(false);

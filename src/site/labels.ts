@@ -16,6 +16,8 @@ export const LABEL = {
   tagInclude: 'refit.tag.include',
   tagExclude: 'refit.tag.exclude',
   minAge: 'refit.min-age',
+  /** How long refit watches the site after an update (`10m`), or `off`: wins over maintenance.watch. */
+  watch: 'refit.watch',
   /** Set by refit on the shadow containers it starts: never a site of its own. */
   shadowOf: 'refit.shadow-of',
 } as const;
@@ -43,6 +45,8 @@ export interface SiteLabels {
   healthPath: string;
   hooks: { preUpdate: string | null; postUpdate: string | null };
   tagRules: TagRules;
+  /** The site's watch window in ms (0: off); null: the host's maintenance.watch. */
+  watchMs: number | null;
 }
 
 export type LabelResult = { ok: true; labels: SiteLabels } | { ok: false; reason: string };
@@ -126,6 +130,13 @@ export function parseSiteLabels(labels: Record<string, string>, defaultHealthPat
     minAge = { ms, text: rawMinAge.trim() };
   }
 
+  let watchMs: number | null = null;
+  const rawWatch = labels[LABEL.watch]?.trim();
+  if (rawWatch !== undefined) {
+    watchMs = rawWatch === 'off' ? 0 : parseDuration(rawWatch);
+    if (watchMs === null) return bad(LABEL.watch, 'must be a duration such as 10m or 1h, or off');
+  }
+
   const hook = (label: string) => {
     const v = labels[label]?.trim();
     return v ? v : null;
@@ -141,6 +152,7 @@ export function parseSiteLabels(labels: Record<string, string>, defaultHealthPat
       healthPath,
       hooks: { preUpdate: hook(LABEL.preUpdate), postUpdate: hook(LABEL.postUpdate) },
       tagRules: { ...patterns, minAge },
+      watchMs,
     },
   };
 }

@@ -35,6 +35,8 @@ export interface HarnessOptions {
   proxy?: ProxyType;
   /** A self-signed certificate for `*.<suite>.example` in the proxy's certDir, so it also serves HTTPS on httpsPort. */
   tls?: boolean;
+  /** More top-level refit.yml lines (e.g. a `maintenance:` section). */
+  config?: string[];
 }
 
 export interface Harness {
@@ -186,6 +188,7 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
     `  type: ${proxy}`,
     '  drainTimeoutMs: 10000',
     `  ${proxy}: { runDir: ${join(dir, proxy)}, bind: 127.0.0.1, httpPort: ${httpPort}, httpsPort: ${httpsPort}, certDir: ${certDir} }`,
+    ...(options.config ?? []),
     '',
   ].join('\n');
   const configFile = join(dir, 'refit.yml');

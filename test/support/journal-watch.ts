@@ -33,16 +33,33 @@ export function journalSeq(stateDir: string): number {
  * Resolves true as soon as the journal holds `step` `phase` after `afterSeq`; false when
  * `until` settles first or `timeoutMs` passes (the pass ended without reaching that point).
  */
-export async function waitForStep(stateDir: string, o: { step: string; phase: StepPhase; afterSeq: number; until: Promise<unknown>; timeoutMs?: number }): Promise<boolean> {
+export function waitForStep(stateDir: string, o: { step: string; phase: StepPhase; afterSeq: number; until: Promise<unknown>; timeoutMs?: number }): Promise<boolean> {
+  return waitForRow(stateDir, 'SELECT 1 FROM steps WHERE seq > ? AND step = ? AND phase = ? LIMIT 1', [o.afterSeq, o.step, o.phase], o.until, o.timeoutMs ?? 120_000);
+}
+
+/**
+ * Resolves true as soon as the journal holds a watch after an update (src/watch/) in `state`
+ * with an id above `afterId`; false when `until` settles first or `timeoutMs` passes.
+ */
+export function waitForWatch(stateDir: string, o: { state: string; afterId?: number; until: Promise<unknown>; timeoutMs?: number }): Promise<boolean> {
+  return waitForRow(stateDir, 'SELECT 1 FROM watches WHERE id > ? AND state = ? LIMIT 1', [o.afterId ?? 0, o.state], o.until, o.timeoutMs ?? 300_000);
+}
+
+/** The newest watch's id (0 without one): watches above it are a later pass's. */
+export function lastWatchId(stateDir: string): number {
+  return read(stateDir, (db) => (db.prepare('SELECT MAX(id) AS id FROM watches').get() as { id: number | null }).id ?? 0, 0);
+}
+
+/** Polls `query` until it finds a row (true), `until` settles (false) or `timeoutMs` passes (false). */
+async function waitForRow(stateDir: string, query: string, args: (string | number)[], until: Promise<unknown>, timeoutMs: number): Promise<boolean> {
   let settled = false;
   const settle = () => {
     settled = true;
   };
-  o.until.then(settle, settle);
-  const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+  until.then(settle, settle);
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const hit = read(stateDir, (db) => db.prepare('SELECT 1 FROM steps WHERE seq > ? AND step = ? AND phase = ? LIMIT 1').get(o.afterSeq, o.step, o.phase) !== undefined, false);
-    if (hit) return true;
+    if (read(stateDir, (db) => db.prepare(query).get(...args) !== undefined, false)) return true;
     if (settled) return false;
     await sleep(20);
   }

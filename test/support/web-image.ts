@@ -45,7 +45,7 @@ export function buildWebImage(spec: WebImageSpec): string {
     const root = join(ctx, 'rootfs');
     for (const d of ['bin', 'etc/site', 'www/refit', 'www/cgi-bin', 'tmp', 'run']) mkdirSync(join(root, d), { recursive: true });
     copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
-    for (const [file, mode] of [['site-start', 'bin/site-start'], ['slow', 'www/cgi-bin/slow'], ['echo', 'www/cgi-bin/echo']] as const) {
+    for (const [file, mode] of [['site-start', 'bin/site-start'], ['slow', 'www/cgi-bin/slow'], ['echo', 'www/cgi-bin/echo'], ['status', 'www/cgi-bin/status']] as const) {
       copyFileSync(join(appDir, file), join(root, mode));
       chmodSync(join(root, mode), 0o755);
     }

@@ -24,7 +24,7 @@ import { openHost } from '../../maintenance/real-world.js';
 import type { PassReport } from '../../maintenance/report.js';
 import { validateSchedule } from '../../maintenance/window.js';
 import { parseReference } from '../../registry/reference.js';
-import { passSummary } from '../../report/summary.js';
+import { passSummary, watchOutcome } from '../../report/summary.js';
 import { summaryLine } from '../../report/text.js';
 import { createLogger } from '../../log/logger.js';
 import { contextOf } from '../context.js';
@@ -51,15 +51,16 @@ export function daemonCommand(): Command {
       const server = ctx.config.metrics.enabled ? await startMetricsServer(ctx.config.metrics.listen, metrics) : null;
       const stop = new AbortController();
       const onSignal = (sig: string) => {
-        log.info({ signal: sig }, 'stopping: the current container is finished or rolled back first');
+        log.info({ signal: sig }, 'stopping: the current container is finished or rolled back first, and watches end (not judged)');
         stop.abort();
+        host.watch.stop();
       };
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
       let keeper: Keeper | null = null;
       try {
         try {
-          const { recovered } = await underHostLock('recover', () => recoveryRun(host.deps));
+          const { recovered } = await underHostLock('recover', () => recoveryRun(host.deps, host.watch.settle));
           for (const r of recovered) log.warn({ container: r.container, result: r.result }, r.reason);
         } catch (err) {
           // Another refit holds the host: it recovers at its own start.
@@ -102,7 +103,7 @@ export function daemonCommand(): Command {
             onWindow: (w) => log.info({ until: w.end.toISOString() }, 'maintenance window open'),
             onPass: async (report) => {
               record(metrics, report);
-              for (const r of report.containers) log[r.result === 'failed' || r.result === 'rolled-back' ? 'warn' : 'info']({ container: r.container, result: r.result }, r.reason);
+              for (const r of report.containers) log[r.result === 'failed' || r.result === 'rolled-back' || r.result === 'reverted' ? 'warn' : 'info']({ container: r.container, result: r.result, ...(r.watch ? { watch: r.watch.decision } : {}) }, r.reason);
               log.info({ runId: report.runId, ok: report.ok }, summaryLine(report));
               await host.announce(report);
             },
@@ -123,6 +124,7 @@ function record(metrics: Metrics, report: PassReport): void {
   for (const r of [...report.recovered, ...report.containers]) {
     for (const s of r.steps) if (s.outcome === 'done') metrics.stepObserved(s.step, s.ms);
     if (r.result === 'rolled-back') metrics.rollbackObserved();
+    if (r.watch) metrics.watchObserved(r.container, watchOutcome(r.watch));
     if (r.reason.startsWith('update check failed')) {
       const ref = parseReference(r.from.reference);
       metrics.registryCheckFailed(ref.ok ? ref.ref.registry : 'unknown');

@@ -21,7 +21,7 @@ export function recoverCommand(): Command {
       const ctx = contextOf(cmd);
       const host = await openHost(ctx, { command: 'refit recover', lock: true });
       try {
-        const { runId, recovered, failed } = await recoveryRun({ ...host.deps, onProgress: host.progress?.event });
+        const { runId, recovered, failed } = await recoveryRun({ ...host.deps, onProgress: host.progress?.event }, host.watch.settle);
         host.progress?.stop();
         if (ctx.json) printJson({ runId, recovered });
         else printLines(recovered.length ? recovered.flatMap((r) => renderContainer(r)) : ['nothing to recover: the journal shows no unfinished maintenance']);

@@ -2,8 +2,9 @@
  * @module cli/commands/status
  * `refit status`: what refit sees on this host — managed sites with every detail, the
  * containers that ask to be managed but cannot be, each with its reason — and what the journal
- * says: the last runs, the container being maintained right now, and any maintenance a crash
- * left unfinished (exit 1 then: `refit recover` must finish it).
+ * says: the last runs, the container being maintained right now, any maintenance a crash
+ * left unfinished (exit 1 then: `refit recover` must finish it), the watch after each update
+ * and the images held on this host.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,7 +44,8 @@ function readJournalStatus(stateDir: string): { journal: JournalStatus; queued: 
   try {
     const runs = journal.lastRuns(RUNS_SHOWN);
     const recent = runs[0] ? journal.history({ since: runs[0].started, limit: 1000 }) : [];
-    return { journal: journalStatus(runs, journal.unfinished(), liveHolder(stateDir)?.pid ?? null, recent), queued: outbox.size() };
+    const watch = { open: journal.watchesIn(['waiting', 'watching', 'reverting']), recent: runs.length ? journal.recentWatches(runs.at(-1)!.started, 100) : [], holds: journal.holds() };
+    return { journal: journalStatus(runs, journal.unfinished(), liveHolder(stateDir)?.pid ?? null, recent, watch), queued: outbox.size() };
   } finally {
     outbox.close();
     journal.close();

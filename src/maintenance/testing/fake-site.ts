@@ -7,6 +7,7 @@
 import { dirname } from 'node:path';
 import type { Journal } from '../../journal/journal.js';
 import type { MaintenanceLog } from '../../journal/types.js';
+import type { UpdateCheck } from '../../registry/check.js';
 import type { Site } from '../../site/discover.js';
 import { swapNames } from '../../site-config/swap.js';
 import { FakeWorld, mergedTree } from '../fake-world.js';
@@ -16,6 +17,7 @@ import type { ScheduleTarget } from './schedules.js';
 
 export const OLD = { reference: 'reg.example/web:1.0.0', id: 'sha256:old' };
 export const NEW = { reference: 'reg.example/web:1.1.0', id: 'sha256:new' };
+/** The site's id in the fake proxy (journals of older refits carry it); a pass names it `shop.web` (fakeWorld's siteId). */
 export const SITE_ID = 'shop_web';
 export const CONFIG_DIR = '/srv/shop/conf';
 
@@ -36,40 +38,84 @@ export function fakeSite(o: { config?: boolean } = {}): Site {
   };
 }
 
+/** The registry's answer for the fake site: NEW.reference is an update, its digest `digest`. */
+export function updateCheckOf(site: Site, digest: string): UpdateCheck {
+  return {
+    container: site.name,
+    policy: 'minor',
+    current: { reference: OLD.reference, imageId: OLD.id, digest: null },
+    candidate: { reference: NEW.reference, digest },
+    status: 'update',
+    reason: '1.1.0 is newer',
+    passedOver: [],
+  };
+}
+
 /** The site on its old image; the registry serves NEW for NEW.reference. */
-export function fakeWorld(site: Site): FakeWorld {
-  const world = new FakeWorld({ original: site.name, image: OLD, siteId: SITE_ID, configDir: site.config?.hostPath ?? null });
+export function fakeWorld(site: Site, siteId = SITE_ID): FakeWorld {
+  const world = new FakeWorld({ original: site.name, image: OLD, siteId, configDir: site.config?.hostPath ?? null });
   world.registry.set(NEW.reference, NEW.id);
   return world;
 }
 
-/** How whole a site must be: `tagOld` is what the old tag must name (default: the new image after a same-tag update, else the old one). */
+/**
+ * Which way a maintenance goes on the fake site: an update (OLD -> NEW, the customer's tree ->
+ * its merge) or a revert (NEW -> OLD, the installed merge -> the customer's tree).
+ */
+export interface Direction {
+  from: { reference: string; id: string };
+  to: { reference: string; id: string };
+  /** The config tree on `from` and on `to`, given the customer's own latest tree. */
+  treeFrom(customer: string): string;
+  treeTo(customer: string): string;
+  /** Whether a tree in the config dir is one the maintenance installed. */
+  installed(tree: string): boolean;
+}
+
+/** An update from OLD to `to` (a new tag, or OLD's tag with a new digest). */
+export function updateOf(to = NEW.reference): Direction {
+  return { from: OLD, to: { reference: to, id: NEW.id }, treeFrom: (c) => c, treeTo: mergedTree, installed: (t) => t.startsWith('merged(') };
+}
+
+/** A revert of an update: from NEW (run by `runs`: NEW's tag, or OLD's tag moved to NEW) back to OLD. */
+export function revertOf(runs: string): Direction {
+  return { from: { reference: runs, id: NEW.id }, to: OLD, treeFrom: mergedTree, treeTo: (c) => c, installed: (t) => !t.startsWith('merged(') };
+}
+
+/** How whole a site must be (an update to `to` unless `direction` says otherwise). */
 export interface WholeOptions {
   stateDir: string;
   to?: string;
+  direction?: Direction;
+  /** What the tag the site ran by must name (default: the new image after a same-tag maintenance, else the old one). */
   tagOld?: string;
   /** Only this maintenance's scratch dir and extract containers (others of the pass may be under way). */
   maintenanceId?: number;
 }
 
 /**
- * What keeps the site from being whole as `as`: the original alone serves, on the old image
- * with the customer's tree, or on the new one with the merge of it; compose file and tag to
- * match; no shadow, scratch, swap sibling or extract container left. [] when whole.
+ * What keeps the site from being whole as `as` ('old': as before the maintenance, 'new': as it
+ * leaves it): the original alone serves, on the image and config tree of that side; compose
+ * file and tag to match; no shadow, scratch, swap sibling or extract container left; no
+ * affinity. [] when whole.
  */
 export function notWhole(world: FakeWorld, site: Site, as: 'old' | 'new', o: WholeOptions): string[] {
+  const d = o.direction ?? updateOf(o.to);
   const problems: string[] = [];
   const want = (what: string, actual: unknown, expected: unknown) => {
     if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`${site.name}: ${what} is ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`);
   };
   const mine = world.service(site.compose.service);
+  const side = as === 'old' ? d.from : d.to;
   const original = world.containers.get(site.name);
-  const tree = site.config ? (as === 'old' ? mine.customerEdits : mergedTree(mine.customerEdits)) : null;
-  want('the original', original && { image: original.imageId, running: original.running, config: original.config?.tree ?? null }, { image: as === 'old' ? OLD.id : NEW.id, running: true, config: tree });
+  const tree = site.config ? (as === 'old' ? d.treeFrom(mine.customerEdits) : d.treeTo(mine.customerEdits)) : null;
+  want('the original', original && { image: original.imageId, running: original.running, config: original.config?.tree ?? null }, { image: side.id, running: true, config: tree });
   if (site.config) want('the config dir', world.configOf(site.compose.service), tree);
-  want('the compose image', mine.composeImage, as === 'old' ? OLD.reference : (o.to ?? NEW.reference));
-  want(`the tag ${OLD.reference}`, world.tags.get(OLD.reference), o.tagOld ?? (o.to === OLD.reference && as === 'new' ? NEW.id : OLD.id));
+  want('the compose image', mine.composeImage, side.reference);
+  // A same-tag maintenance moves the tag; otherwise the tag the site ran by stays where it was.
+  want(`the tag ${d.from.reference}`, world.tags.get(d.from.reference), o.tagOld ?? (as === 'new' && d.to.reference === d.from.reference ? d.to.id : d.from.id));
   want('the proxy', [...(world.proxy.servers.get(mine.siteId) ?? [])], [[site.name, { ip: original?.ip, port: site.port, state: 'ready' }]]);
+  want('the affinity', [...world.proxy.affinitySites].filter((id) => id === mine.siteId), []);
   want('the containers', [...world.containers.keys()].filter((name) => name === site.name || name === shadowName(site)), [site.name]);
   const owner = o.maintenanceId === undefined ? null : `m${o.maintenanceId}`;
   want('the extract containers', [...world.extractContainers].filter(([, c]) => !owner || c.owner === owner).map(([id]) => id), []);
@@ -119,66 +165,98 @@ export function mortalProcess(world: FakeWorld, journal: Journal, killAt: (p: Ki
   return { journal: mortal, dead: () => dead };
 }
 
-/** The scenario of one fault schedule: what the images do, whether the customer edits meanwhile. */
+/** The scenario of one fault schedule: which way, what the images do, whether the customer edits meanwhile. */
 export interface Scenario {
+  /** A revert of an update (back to OLD) instead of an update. */
+  revert: boolean;
   tagChanged: boolean;
   config: boolean;
-  /** The new image fails every health check (the shadow's first). */
+  /** The image the site goes to fails every health check (the shadow's first). */
   newImageUnhealthy: boolean;
   /** The recreated original fails its check (the shadow passed). */
   recreatedUnhealthy: boolean;
-  /** The pull brings the image the site already runs. */
+  /** The pull brings the image the site already runs (updates only). */
   sameImage: boolean;
+  /** Updates only: a revert puts back the customer's own tree, which they can edit at once (not modelled). */
   customerEdits: boolean;
 }
 
 export function scenarioOf(rand: () => number): Scenario {
+  const revert = rand() < 0.25;
   return {
+    revert,
     tagChanged: rand() < 0.8,
     config: rand() < 0.85,
     newImageUnhealthy: rand() < 0.08,
     recreatedUnhealthy: rand() < 0.08,
-    sameImage: rand() < 0.04,
-    customerEdits: rand() < 0.3,
+    sameImage: !revert && rand() < 0.04,
+    customerEdits: !revert && rand() < 0.3,
   };
 }
 
 /** One site on a fake world with an in-memory journal, as a fault schedule's target. */
 export function fakeTarget(scenario: Scenario, journal: Journal): ScheduleTarget & { world: FakeWorld } {
-  const site = fakeSite({ config: scenario.config });
-  const world = fakeWorld(site);
-  const to = scenario.tagChanged ? NEW.reference : OLD.reference;
-  world.registry.set(to, scenario.sameImage ? OLD.id : NEW.id);
-  if (scenario.newImageUnhealthy) world.unhealthyImages.add(NEW.id);
-  if (scenario.recreatedUnhealthy) world.unhealthyWhen = (name, c) => name === site.name && c.imageId === NEW.id;
   const stateDir = '/var/lib/refit';
+  const { site, world, candidate, direction, options } = scenario.revert ? revertSetup(scenario, journal, stateDir) : updateSetup(scenario);
+  if (scenario.newImageUnhealthy) world.unhealthyImages.add(direction.to.id);
+  if (scenario.recreatedUnhealthy) world.unhealthyWhen = (name, c) => name === site.name && c.imageId === direction.to.id;
   return {
     world,
     journal,
     site,
     proxySiteId: SITE_ID,
-    candidate: { reference: to, digest: null },
+    candidate,
+    ...(options ? { options } : {}),
     stateDir,
     watch: (watch) => {
       world.onCommand = watch;
     },
     nextProcess: () => void world.generation++,
-    broken: (log) => brokenInvariants(world, site, log, { stateDir, to }),
-    notWholeAsClosed: (log) => notWhole(world, site, log.status === 'updated' ? 'new' : 'old', { stateDir, to }),
+    broken: (log) => brokenInvariants(world, site, log, { stateDir, direction }),
+    notWholeAsClosed: (log) => notWhole(world, site, log.status === 'updated' ? 'new' : 'old', { stateDir, direction }),
     meanwhile: scenario.customerEdits ? () => void world.editCustomerConfig() : undefined,
   };
 }
 
+function updateSetup(scenario: Scenario) {
+  const site = fakeSite({ config: scenario.config });
+  const world = fakeWorld(site);
+  const to = scenario.tagChanged ? NEW.reference : OLD.reference;
+  world.registry.set(to, scenario.sameImage ? OLD.id : NEW.id);
+  return { site, world, candidate: { reference: to, digest: null }, direction: updateOf(to), options: null };
+}
+
+/** The site as an update to NEW left it (its configs the merge, the update's backup and the watch's copy of the installed tree kept), to be reverted. */
+function revertSetup(scenario: Scenario, journal: Journal, stateDir: string) {
+  const runs = scenario.tagChanged ? NEW.reference : OLD.reference;
+  const site: Site = { ...fakeSite({ config: scenario.config }), image: { reference: runs, id: NEW.id, repoDigests: [] } };
+  const world = new FakeWorld({ original: site.name, image: { reference: runs, id: NEW.id }, siteId: SITE_ID, configDir: site.config?.hostPath ?? null });
+  world.images.add(OLD.id);
+  if (scenario.tagChanged) world.tags.set(OLD.reference, OLD.id);
+  const installed = `${stateDir}/watch/w1/installed`;
+  const backup = `${stateDir}/backups/shop_web/2026-11-01T03-00-00-000Z-m1`;
+  if (site.config) {
+    world.fs.get(site.config.hostPath)!.tree = mergedTree('customer-v1');
+    world.fs.set(installed, { tree: mergedTree('customer-v1') });
+    world.fs.set(backup, { tree: 'customer-v1' });
+  }
+  const watchId = journal.beginWatch({ runId: journal.beginRun('run'), container: site.name, project: 'shop', service: 'web', imageBefore: OLD.reference, imageAfter: runs, rules: { windowMs: 60_000, minRequests: 10, maxIncrease: 0.05 } });
+  const options = { revert: { plan: { watchId, imageId: OLD.id, reason: 'the watch found it worse' }, installed: site.config ? installed : null, backup: site.config ? backup : null } };
+  return { site, world, candidate: { reference: OLD.reference, digest: null }, direction: revertOf(runs), options };
+}
+
 /**
  * The invariants of a maintenance in progress, on the fake world, checked after every command:
- *  - the site has a ready server; each runs the old image as it was, or passed a health check;
- *  - the config dir is the customer's tree (their latest edit) or a merge of it, or, only
- *    between the two renames of the swap, absent with the customer's tree beside it;
- *  - the compose file names the old or the new image;
+ *  - the site has a ready server; each runs the site's image as it was, or passed a health check;
+ *  - the config dir is the tree of either side (the customer's latest edit, or a merge of it),
+ *    or, only between the two renames of the swap, absent with the old side's tree beside it;
+ *  - the compose file names the image of either side;
+ *  - affinity is on only while the shadow may serve beside the original;
  *  - the journal agrees with the world: whatever a step makes exists only while that step is
  *    begun and not undone (nor cleaned up by a later step).
  */
-export function brokenInvariants(world: FakeWorld, site: Site, log: MaintenanceLog | null, o: { stateDir: string; to: string }): string[] {
+export function brokenInvariants(world: FakeWorld, site: Site, log: MaintenanceLog | null, o: { stateDir: string; direction: Direction }): string[] {
+  const d = o.direction;
   const problems: string[] = [];
   const mine = world.service(site.compose.service);
   const ready = [...(world.proxy.servers.get(mine.siteId) ?? [])].filter(([, s]) => s.state === 'ready');
@@ -188,13 +266,14 @@ export function brokenInvariants(world: FakeWorld, site: Site, log: MaintenanceL
     if (!c?.running || c.ip !== s.ip) problems.push(`ready server ${name} at ${s.ip} is not a running container there`);
     else if (c.id !== site.id && !world.proven.has(c.id)) problems.push(`ready server ${name} (${c.id} on ${c.imageId}) never passed a health check`);
   }
+  const tree = world.configOf(site.compose.service);
   if (site.config) {
-    const tree = world.configOf(site.compose.service);
     const swap = swapNames(site.config.hostPath, log ? `m${log.id}` : 'm0');
-    const ok = tree === mine.customerEdits || (tree !== null && tree.startsWith('merged(customer-v')) || (tree === null && world.treeAt(swap.previous) === mine.customerEdits);
-    if (!ok) problems.push(`${site.name}: the config dir holds ${tree}, neither the customer's tree ${mine.customerEdits} nor a merge of it`);
+    const before = d.treeFrom(mine.customerEdits);
+    const ok = tree === before || (tree !== null && d.installed(tree)) || (tree === null && world.treeAt(swap.previous) === before);
+    if (!ok) problems.push(`${site.name}: the config dir holds ${tree}, neither ${before} nor the tree the maintenance installs`);
   }
-  if (![OLD.reference, o.to].includes(mine.composeImage)) problems.push(`${site.name}: the compose file names ${mine.composeImage}`);
+  if (![d.from.reference, d.to.reference].includes(mine.composeImage)) problems.push(`${site.name}: the compose file names ${mine.composeImage}`);
 
   const entries = log?.steps ?? [];
   const has = (step: string, phase: string) => entries.some((e) => e.step === step && e.phase === phase);
@@ -207,13 +286,14 @@ export function brokenInvariants(world: FakeWorld, site: Site, log: MaintenanceL
   claim(world.containers.has(shadowName(site)), 'a shadow exists', 'shadow', 'retire-shadow');
   // Before its maintenance begins, no scratch dir or extract container of any maintenance is its own.
   if (owner) claim(world.pathsUnder(`${o.stateDir}/scratch/${owner}`).length > 0, 'a scratch dir exists', 'scratch', 'remove-scratch');
-  claim(world.configOf(site.compose.service)?.startsWith('merged(') ?? false, 'the merged tree is installed', 'config-install');
-  claim(mine.composeImage !== OLD.reference, 'the compose file is bumped', 'image-ref');
+  claim(site.config !== null && tree !== null && tree !== d.treeFrom(mine.customerEdits) && d.installed(tree), 'the new tree is installed', 'config-install');
+  claim(mine.composeImage !== d.from.reference, 'the compose file is changed', 'image-ref');
+  claim(world.proxy.affinitySites.has(mine.siteId), 'affinity is on', 'shadow-traffic', 'retire-shadow');
   // recreate-original's undo is drain-original's: the original is back on its old image once that one is undone.
-  if (original?.imageId === NEW.id && (!has('recreate-original', 'begin') || has('drain-original', 'undone'))) problems.push('the original runs the new image, but the journal has recreate-original not begun, or drain-original undone');
+  if (original?.imageId === d.to.id && (!has('recreate-original', 'begin') || has('drain-original', 'undone'))) problems.push(`${site.name}: the original runs ${d.to.id}, but the journal has recreate-original not begun, or drain-original undone`);
   if (owner) claim([...world.extractContainers.values()].some((c) => c.owner === owner), 'an extract container exists', 'stock-configs');
-  if (log && has(STEP_ORDER.commit, 'done') && original?.imageId !== NEW.id) problems.push(`the commit point is done, but the original runs ${original?.imageId ?? 'nothing'}`);
-  if (log && log.status !== 'in-progress' && log.status !== 'updated' && original?.imageId !== OLD.id) problems.push(`closed ${log.status}, but the original runs ${original?.imageId}`);
+  if (log && has(STEP_ORDER.commit, 'done') && original?.imageId !== d.to.id) problems.push(`${site.name}: the commit point is done, but the original runs ${original?.imageId ?? 'nothing'}`);
+  if (log && log.status !== 'in-progress' && log.status !== 'updated' && original?.imageId !== d.from.id) problems.push(`${site.name}: closed ${log.status}, but the original runs ${original?.imageId}`);
   return problems;
 }
 
@@ -309,7 +389,7 @@ export function fakePairTarget(scenario: PairScenario, journal: Journal, rand: (
       world.onCommand = watch;
     },
     nextProcess: () => void world.generation++,
-    broken: (_log, all) => sites.flatMap((site, i) => brokenInvariants(world, site, all[i] ?? null, { stateDir, to })),
+    broken: (_log, all) => sites.flatMap((site, i) => brokenInvariants(world, site, all[i] ?? null, { stateDir, direction: updateOf(to) })),
     notWholeAsClosed: (_log, all) => {
       const as = all.map((l) => (l?.status === 'updated' ? 'new' : 'old'));
       const tagOld = scenario.sameTag && as.includes('new') ? NEW.id : OLD.id;

@@ -15,7 +15,7 @@
 import type { Journal } from '../../journal/journal.js';
 import type { MaintenanceLog } from '../../journal/types.js';
 import type { Site } from '../../site/discover.js';
-import { maintainContainer, recoverUnfinished, type Candidate, type PipelineDeps } from '../pipeline.js';
+import { maintainContainer, recoverUnfinished, type Candidate, type MaintainOptions, type PipelineDeps } from '../pipeline.js';
 import { claimOf, inPool } from '../schedule.js';
 import type { World } from '../world.js';
 
@@ -30,6 +30,8 @@ export interface Maintained {
   site: Site;
   proxySiteId: string;
   candidate: Candidate;
+  /** A revert's (the maintenance process 1 runs). */
+  options?: MaintainOptions;
 }
 
 export interface ScheduleTarget extends Maintained {
@@ -97,7 +99,7 @@ export function seeded(seed: number): () => number {
 
 /** The writes of a maintenance a kill may follow; other writes (runs, the maintenance's start) only count. */
 const JOURNAL_WRITES = new Set(['stepBegin', 'stepDone', 'stepFailed', 'undoBegin', 'undoDone', 'finishMaintenance']);
-const READS = new Set(['unfinished', 'history', 'lastRuns', 'file']);
+const READS = new Set(['unfinished', 'history', 'lastRuns', 'file', 'maintenance', 'revertsOf', 'watch', 'watchesIn', 'recentWatches', 'holds']);
 
 export async function runSchedule(target: ScheduleTarget, rand: () => number, o: ScheduleOptions): Promise<ScheduleResult> {
   const faults: Fault[] = [];
@@ -193,7 +195,7 @@ export async function runSchedule(target: ScheduleTarget, rand: () => number, o:
         const runId = target.journal.beginRun('run');
         // As a pass runs them; every maintenance of a killed process ends (at its next command) before the next process starts.
         await inPool(maintained, target.concurrency ?? 1, (m) => claimOf(m.site, m.candidate), async (m) => {
-          if (!dead) await maintainContainer(deps, runId, m.site, m.proxySiteId, m.candidate).catch(threw);
+          if (!dead) await maintainContainer(deps, runId, m.site, m.proxySiteId, m.candidate, m.options).catch(threw);
         });
       } else await recoverUnfinished(deps);
     } catch (err) {

@@ -5,7 +5,9 @@
  * Compose, HAProxy). The steps' safety rests on these: idempotent calls, a half-done proxy add
  * that is listed but not ready and is completed by adding again, an install cut short between
  * its commands that is undone to the customer's tree, a merge installed only over the tree it
- * was made from. The tests run in order on one site and build on each other.
+ * was made from, a merge against a customer tree equal to its base that gives the latest one
+ * whole (a revert's), a proxy that counts its servers' answers and keeps clients on one server
+ * on request. The tests run in order on one site and build on each other.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,7 @@ import { shadowContainerName } from '../../compose/override.js';
 import type { MergeReport } from '../../merge/report.js';
 import type { Upstream } from '../../proxy/types.js';
 import type { Site } from '../../site/discover.js';
+import { CounterTally } from '../../watch/counters.js';
 import { swapNames } from '../../site-config/swap.js';
 import type { Endpoint, World } from '../world.js';
 
@@ -36,6 +39,8 @@ export interface ContractEnv {
   setComposeImage(reference: string): Promise<void>;
   /** The first of the proxy's commands of an add of `up` (a kill between them leaves this). */
   halfAdd(up: Upstream): Promise<void>;
+  /** `n` requests to the site through the proxy (the watch after an update counts such answers). */
+  traffic(n: number): Promise<void>;
   /** installConfigs cut short: staged only, or also the first of its two renames done. */
   halfInstall(mergedDir: string, maintenanceId: string, upTo: 'staged' | 'renamed-out'): Promise<void>;
   /** A temporary extract container for `owner`, as a refit killed mid-extract leaves it (that refit is gone). */
@@ -156,6 +161,12 @@ export function worldContract(name: string, setup: () => Promise<ContractEnv>, o
       expect(await env.tree(configDir)).toEqual(await env.tree(at('merged-1')));
     }, timeout);
 
+    it("a merge of a customer tree equal to its base gives the latest tree exactly (a revert's merge: back to the backup)", async () => {
+      const reverted = await w.mergeConfigs({ base: at('merged-1'), latest: at('backup'), customer: at('merged-1'), out: at('reverted') });
+      expect(await env.tree(at('reverted'))).toEqual(await env.tree(at('backup')));
+      expect(reverted.refused).toEqual([]);
+    }, timeout);
+
     it('the tag bump changes the recorded value and its undo puts it back; each twice changes nothing more', async () => {
       await w.saveComposeFiles(env.site.compose, at('compose-files'), { from: env.old.reference, to: env.newReference });
       await w.bumpImageTag(env.site.compose, at('compose-files'));
@@ -219,6 +230,25 @@ export function worldContract(name: string, setup: () => Promise<ContractEnv>, o
       expect(await listed(shadow.name)).toEqual([{ ip: shadow.ip, port: env.site.port, state: 'ready' }]);
       await w.proxy.drain(env.proxySiteId, { name: shadow.name, ip: shadow.ip, port: env.site.port }, { timeoutMs: 5000 });
       await w.proxy.remove(env.proxySiteId, { name: shadow.name, ip: shadow.ip, port: env.site.port });
+    }, timeout);
+
+    it("proxy: counts the answers of the site's servers, and turns affinity on and off (each twice)", async () => {
+      const proxy = w.proxy;
+      await proxy.observe?.(env.proxySiteId, true);
+      await proxy.observe?.(env.proxySiteId, true);
+      const tally = new CounterTally(await proxy.counters!(env.proxySiteId));
+      await env.traffic(12);
+      const original = (await w.endpointOf(env.site.name))!;
+      let served = 0;
+      // nginx writes its log of the site within a second: the answers are counted once it has.
+      for (let i = 0; i < 50 && served < 12; i++) {
+        served = tally.add(await proxy.counters!(env.proxySiteId)).servedBy({ ip: original.ip, port: env.site.port }).requests;
+        if (served < 12) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(served).toBe(12);
+      for (const on of [true, true, false, false]) await proxy.affinity!(env.proxySiteId, on);
+      await proxy.observe?.(env.proxySiteId, false);
+      await proxy.observe?.(env.proxySiteId, false);
     }, timeout);
 
     it('the shadow is removed, and removing it again is a no-op', async () => {

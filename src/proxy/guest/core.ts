@@ -124,7 +124,7 @@ export function guestProxy<Stopped>(o: GuestOptions, driver: GuestDriver<Stopped
         const missing = await driver.missingRoutes(sites.map((s) => routeOf(s.id)));
         const carried = sites.filter((s) => !missing.has(routeOf(s.id)));
         const next: GuestState = {
-          ...applySites(prev, carried, opts.owned?.()),
+          ...applySites(prev, carried, opts.owned?.(), opts.observed?.()),
           unrouted: sites.filter((s) => missing.has(routeOf(s.id))).map((s) => ({ id: s.id, route: routeOf(s.id), reason: missing.get(routeOf(s.id))! })),
         };
         // A site that left the set leaves its route empty: the operator's route stays, refit's servers go.

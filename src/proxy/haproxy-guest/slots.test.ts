@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServerStat } from '../haproxy/runtime.js';
 import { assignSlots, reloadProblem, slotsOf, versionProblem } from './slots.js';
 
-const row = (name: string): ServerStat => ({ backend: 'refit_a.web', name, ip: '127.0.0.1', port: 9, state: 'maint', sessions: 0 });
+const row = (name: string): ServerStat => ({ backend: 'refit_a.web', name, ip: '127.0.0.1', port: 9, state: 'maint', sessions: 0, responses: 0, errors: 0 });
 const server = (name: string, slot?: string) => ({ name, ip: '10.0.0.2', port: 80, state: 'ready' as const, ...(slot ? { slot } : {}) });
 
 describe('haproxy-guest slots', () => {

@@ -18,10 +18,10 @@ import { certCovering, loadCerts } from '../certs.js';
 import { installConfig, markLoaded, masterOf } from '../master.js';
 import { probeAddress, probeToken } from '../probe.js';
 import { exclusiveProxy, runTool, waitFor } from '../process.js';
-import { readState, writeState } from '../state-file.js';
-import { applySites, findServer, requireSite, withoutServer, withServer, type ProxyState } from '../state.js';
-import type { ApplyOptions, DrainOptions, DrainResult, Listener, ProbeRoute, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
-import { backendOf, PROBE_HEADER, PROBE_SERVER_HEADER, renderHaproxy, SERVED_BY_HEADER, type HaproxyRenderInput } from './render.js';
+import { readState, writeFileAtomic, writeState } from '../state-file.js';
+import { applySites, findServer, requireSite, withFlag, withoutServer, withServer, type ProxyState } from '../state.js';
+import type { ApplyOptions, DrainOptions, DrainResult, Listener, ProbeRoute, ProxyAdapter, ProxySite, ServerCounters, Upstream, UpstreamState } from '../types.js';
+import { backendOf, PROBE_HEADER, PROBE_SERVER_HEADER, renderAffinityMap, renderHaproxy, SERVED_BY_HEADER, type HaproxyRenderInput } from './render.js';
 import { MasterCli, RuntimeApi, type ServerStat } from './runtime.js';
 import { withSlots } from './slots.js';
 
@@ -39,6 +39,7 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
     master: join(o.runDir, 'master.sock'),
     state: join(o.runDir, 'state.json'),
     lock: join(o.runDir, 'proxy.lock'),
+    affinity: join(o.runDir, 'affinity.map'),
   };
   const api = new RuntimeApi(files.admin);
   const masterCli = new MasterCli(files.master);
@@ -56,6 +57,7 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
       hardStopAfterMs: o.serverTimeoutMs + 30_000,
       user: process.getuid?.() === 0 ? o.user : null,
       probeToken: probeToken(o.runDir),
+      affinityMap: files.affinity,
       sites: state.sites,
     };
   }
@@ -68,6 +70,8 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
    */
   async function install(state: ProxyState): Promise<{ reload: boolean }> {
     const text = renderHaproxy(renderInput(state));
+    // Read when HAProxy loads its config; at runtime the worker's copy is changed (syncAffinity).
+    writeFileAtomic(files.affinity, renderAffinityMap(state.sites), 0o600);
     const { loaded } = await installConfig(files.cfg, text, (candidate) =>
       runTool(o.binary, ['-c', '-q', '-f', candidate], 'checking the rendered HAProxy config', `the rendered file is kept at ${candidate}`),
     );
@@ -107,7 +111,20 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
         await setSlot(site.id, row, server ? { ip: server.ip, port: server.port, ready: server.state === 'ready' } : null);
       }
     }
+    await syncAffinity(state);
   }
+
+  /** The running worker's affinity map made to name exactly the backends the state says share (no reload). */
+  async function syncAffinity(state: ProxyState): Promise<void> {
+    const want = new Set(state.sites.filter((s) => s.affinity).map((s) => backendOf(s.id)));
+    const have = new Set(await api.mapKeys(files.affinity));
+    for (const backend of want) if (!have.has(backend)) await api.expect(`add map ${files.affinity} ${backend} 1`);
+    for (const backend of have) if (!want.has(backend)) await api.expect(`del map ${files.affinity} ${backend}`);
+  }
+
+  /** Each slot's response counters in one worker, keyed by worker and slot (they only grow while that worker lives). */
+  const countersOf = (worker: number, rows: ServerStat[]): ServerCounters[] =>
+    rows.map((r) => ({ key: `${worker}/${r.name}`, ip: r.ip, port: r.port, responses: r.responses, errors: r.errors }));
 
   /** Puts a slot at an address, in or out of rotation; only what differs is sent. */
   async function setSlot(siteId: string, row: ServerStat, want: { ip: string; port: number; ready: boolean } | null): Promise<void> {
@@ -142,7 +159,7 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
       exclusive(async () => {
         mkdirSync(o.runDir, { recursive: true, mode: 0o755 });
         chmodSync(o.runDir, 0o755);
-        const state = withSlots(applySites(readState(files.state), sites, opts.owned?.()));
+        const state = withSlots(applySites(readState(files.state), sites, opts.owned?.(), opts.observed?.()));
         await activate(state, await install(state));
       }),
 
@@ -198,6 +215,29 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
         }
         const next = withoutServer(state, siteId, up.name);
         await activate(next, await install(next));
+      }),
+
+    async counters(siteId: string): Promise<ServerCounters[]> {
+      master.require();
+      const backend = backendOf(siteId);
+      // The worker must be the same before and after reading its rows: a reload in between would file them under the wrong key.
+      let current: ServerCounters[] | null = null;
+      for (let tries = 0; current === null && tries < 3; tries++) {
+        const before = await api.workerPid();
+        const rows = await api.servers(backend);
+        if (before !== null && before === (await api.workerPid())) current = countersOf(before, rows);
+      }
+      if (current === null) throw new RefitError('proxy', `HAProxy reloaded three times while refit read the counters of site ${siteId}`, 'try again; see what reloads it (`refit proxy sync` in a loop?)');
+      // Old workers a reload left finishing requests: their counts since before the reload are theirs.
+      for (const worker of await masterCli.oldWorkers().catch(() => [])) current.push(...countersOf(worker, await masterCli.serversOf(worker, backend).catch(() => [])));
+      return current;
+    },
+
+    affinity: (siteId: string, on: boolean) =>
+      exclusive(async () => {
+        master.require();
+        const state = withSlots(withFlag(readState(files.state), siteId, 'affinity', on));
+        await activate(state, await install(state));
       }),
 
     async list(siteId: string): Promise<UpstreamState[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderHaproxy, type HaproxyRenderInput } from './render.js';
+import { renderAffinityMap, renderHaproxy, type HaproxyRenderInput } from './render.js';
 
 const input = (o: Partial<HaproxyRenderInput> = {}): HaproxyRenderInput => ({
   adminSocket: '/run/refit/haproxy/admin.sock',
@@ -11,6 +11,7 @@ const input = (o: Partial<HaproxyRenderInput> = {}): HaproxyRenderInput => ({
   hardStopAfterMs: 330_000,
   user: 'haproxy',
   probeToken: 'sekrit',
+  affinityMap: '/run/refit/haproxy/affinity.map',
   sites: [
     {
       id: 'shop.web',
@@ -48,7 +49,7 @@ describe('renderHaproxy', () => {
     expect(shop.split('\n').filter((l) => l.startsWith('  server '))).toEqual(['  server s1 172.20.0.5:80', '  server s2 127.0.0.1:9 disabled', '  server s3 172.20.0.6:8080 disabled']);
     expect(shop).toContain('  balance roundrobin\n');
     const blog = cfg.slice(cfg.indexOf('\nbackend site_blog.web\n') + 1);
-    expect(blog).toMatch(/^backend site_blog\.web\n {2}balance roundrobin\n(?: {2}use-server .*\n)* {2}server s1 127\.0\.0\.1:9 disabled\n {2}server s2 127\.0\.0\.1:9 disabled\n/);
+    expect(blog).toMatch(/^backend site_blog\.web\n {2}balance roundrobin\n(?: {2}(?:acl|http-request|use-server|http-response) .*\n)* {2}server s1 127\.0\.0\.1:9 disabled\n {2}server s2 127\.0\.0\.1:9 disabled\n/);
   });
 
   it('checks servers, retries failed connections elsewhere, and keeps kept-alive clients through a reload', () => {
@@ -65,6 +66,18 @@ describe('renderHaproxy', () => {
     expect(cfg).toContain('  http-request set-var(txn.refit_probe) bool(true) if { req.hdr(X-Refit-Probe) -m str sekrit }\n  http-request del-header X-Refit-Probe\n');
     expect(cfg).toContain('  http-response set-header X-Refit-Server %[srv_name] if { var(txn.refit_probe) -m bool }\n');
     expect(cfg).toContain('  use-server s3 if { var(txn.refit_probe) -m bool } { req.hdr(X-Refit-Probe-Server) -m str s3 }\n');
+  });
+
+  it('keeps a client on the slot its cookie names only while the backend is in the affinity map, and cookies the slot that answered', () => {
+    const cfg = renderHaproxy(input());
+    const shop = cfg.slice(cfg.indexOf('\nbackend site_shop.web\n'), cfg.indexOf('\nbackend site_blog.web'));
+    expect(shop).toContain('  acl refit_sharing be_name,map(/run/refit/haproxy/affinity.map) -m found\n  http-request set-var(txn.refit_cookie) req.cook(refit_srv) if refit_sharing\n');
+    expect(shop).toContain('  use-server s3 if refit_sharing { var(txn.refit_cookie) -m str s3 }\n');
+    // refit's probes are pinned before any cookie is looked at.
+    expect(shop.indexOf('use-server s1 if { var(txn.refit_probe)')).toBeLessThan(shop.indexOf('use-server s1 if refit_sharing'));
+    expect(shop).toContain('  http-response add-header Set-Cookie "refit_srv=%[var(txn.refit_srv)]; Path=/; HttpOnly; SameSite=Lax" if refit_sharing !{ var(txn.refit_cookie),strcmp(txn.refit_srv) eq 0 }\n');
+    expect(renderAffinityMap(input().sites)).toBe('');
+    expect(renderAffinityMap(input().sites.map((s) => ({ ...s, affinity: s.id === 'shop.web' })))).toBe('site_shop.web 1\n');
   });
 
   it('has a TLS frontend only with certificates, and only there claims https', () => {

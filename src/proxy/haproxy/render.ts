@@ -14,6 +14,13 @@
  *
  * refit's own probes (their secret `X-Refit-Probe` header) are pinned to one slot by
  * `X-Refit-Probe-Server` and get the answering slot back in `X-Refit-Server`.
+ *
+ * One version per client while two share a site: a backend whose name is in the affinity map
+ * (a file, changed at runtime with `add map`/`del map`, so no reload) pins a client to the slot
+ * its `refit_srv` cookie names, and gives a client without it (or with another) the cookie of
+ * the slot that answered. A slot in maintenance (a drained server) is skipped by `use-server`:
+ * its clients are balanced onto the others and get their cookie. Outside a maintenance the map
+ * is empty and no cookie is set.
  */
 import type { SiteEntry } from '../state.js';
 import { slotTable } from './slots.js';
@@ -30,6 +37,8 @@ export interface HaproxyRenderInput {
   /** Drop privileges to this user/group after binding (when refit runs as root). */
   user: string | null;
   probeToken: string;
+  /** The map file naming the backends whose clients stay with one server (see affinityMap). */
+  affinityMap: string;
   sites: SiteEntry[];
 }
 
@@ -41,6 +50,13 @@ const NOWHERE = '127.0.0.1:9';
 export const PROBE_HEADER = 'X-Refit-Probe';
 export const PROBE_SERVER_HEADER = 'X-Refit-Probe-Server';
 export const SERVED_BY_HEADER = 'X-Refit-Server';
+/** The cookie that keeps a client on one server while two versions share a site. */
+export const AFFINITY_COOKIE = 'refit_srv';
+
+/** The affinity map file's content: one line per backend whose clients stay with one server. */
+export function renderAffinityMap(sites: SiteEntry[]): string {
+  return sites.filter((s) => s.affinity).map((s) => `${backendOf(s.id)} 1\n`).join('');
+}
 
 export function renderHaproxy(i: HaproxyRenderInput): string {
   const lines = [
@@ -81,9 +97,19 @@ export function renderHaproxy(i: HaproxyRenderInput): string {
     );
   }
   for (const site of i.sites) {
-    lines.push(`backend ${backendOf(site.id)}`, '  balance roundrobin');
+    lines.push(
+      `backend ${backendOf(site.id)}`,
+      '  balance roundrobin',
+      `  acl refit_sharing be_name,map(${i.affinityMap}) -m found`,
+      `  http-request set-var(txn.refit_cookie) req.cook(${AFFINITY_COOKIE}) if refit_sharing`,
+    );
     const slots = slotTable(site);
     for (const { slot } of slots) lines.push(`  use-server ${slot} if { var(txn.refit_probe) -m bool } { req.hdr(${PROBE_SERVER_HEADER}) -m str ${slot} }`);
+    for (const { slot } of slots) lines.push(`  use-server ${slot} if refit_sharing { var(txn.refit_cookie) -m str ${slot} }`);
+    lines.push(
+      '  http-response set-var(txn.refit_srv) srv_name if refit_sharing',
+      `  http-response add-header Set-Cookie "${AFFINITY_COOKIE}=%[var(txn.refit_srv)]; Path=/; HttpOnly; SameSite=Lax" if refit_sharing !{ var(txn.refit_cookie),strcmp(txn.refit_srv) eq 0 }`,
+    );
     for (const { slot, server } of slots) {
       lines.push(`  server ${slot} ${server ? `${server.ip}:${server.port}` : NOWHERE}${server?.state === 'ready' ? '' : ' disabled'}`);
     }

@@ -2,21 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { parseOldWorkers, parseShowStat, stateOf } from './runtime.js';
 
 // Trimmed from a real HAProxy 2.6 `show stat` answer.
-const CSV = `# pxname,svname,qcur,qmax,scur,smax,slim,stot,status,weight,addr
-http,FRONTEND,,,3,5,,,OPEN,,
-site_shop.web,shop-web-1,0,0,2,4,,9,no check,1,172.20.0.5:80
-site_shop.web,shop-web-2,1,1,0,1,,3,DRAIN,1,172.20.0.6:8080
-site_shop.web,shop-web-3,0,0,0,0,,0,MAINT,1,172.20.0.7:80
-site_shop.web,BACKEND,0,0,2,4,,12,UP,1,
+const CSV = `# pxname,svname,qcur,qmax,scur,smax,slim,stot,status,weight,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,addr
+http,FRONTEND,,,3,5,,,OPEN,,0,9,0,1,2,0,
+site_shop.web,shop-web-1,0,0,2,4,,9,no check,1,0,6,0,1,2,0,172.20.0.5:80
+site_shop.web,shop-web-2,1,1,0,1,,3,DRAIN,1,0,3,0,0,0,0,172.20.0.6:8080
+site_shop.web,shop-web-3,0,0,0,0,,0,MAINT,1,,,,,,,172.20.0.7:80
+site_shop.web,BACKEND,0,0,2,4,,12,UP,1,0,9,0,1,2,0,
 
 `;
 
 describe('parseShowStat', () => {
-  it('gives one row per server with state and in-flight sessions (current + queued)', () => {
+  it('gives one row per server with state, in-flight sessions (current + queued) and its responses (5xx apart)', () => {
     expect(parseShowStat(CSV)).toEqual([
-      { backend: 'site_shop.web', name: 'shop-web-1', ip: '172.20.0.5', port: 80, state: 'ready', sessions: 2 },
-      { backend: 'site_shop.web', name: 'shop-web-2', ip: '172.20.0.6', port: 8080, state: 'drain', sessions: 1 },
-      { backend: 'site_shop.web', name: 'shop-web-3', ip: '172.20.0.7', port: 80, state: 'maint', sessions: 0 },
+      { backend: 'site_shop.web', name: 'shop-web-1', ip: '172.20.0.5', port: 80, state: 'ready', sessions: 2, responses: 9, errors: 2 },
+      { backend: 'site_shop.web', name: 'shop-web-2', ip: '172.20.0.6', port: 8080, state: 'drain', sessions: 1, responses: 3, errors: 0 },
+      { backend: 'site_shop.web', name: 'shop-web-3', ip: '172.20.0.7', port: 80, state: 'maint', sessions: 0, responses: 0, errors: 0 },
     ]);
   });
 

@@ -16,6 +16,9 @@ export interface ServerStat {
   state: ServerState;
   /** Requests being served plus requests queued for this server. */
   sessions: number;
+  /** Responses the server gave since the worker started (every status class), and the 5xx among them. */
+  responses: number;
+  errors: number;
 }
 
 /** Sends `text` on a fresh connection to a HAProxy socket and resolves with the whole answer. */
@@ -57,6 +60,14 @@ export class RuntimeApi {
 
   async servers(backend?: string): Promise<ServerStat[]> {
     return parseShowStat(await this.send(backend ? `show stat ${backend} 4 -1` : 'show stat -1 4 -1')).filter((s) => !backend || s.backend === backend);
+  }
+
+  /** The keys of a map file as the worker runs it (runtime changes included). */
+  async mapKeys(file: string): Promise<string[]> {
+    const lines = (await this.send(`show map ${file}`)).split('\n').filter(Boolean);
+    const odd = lines.find((l) => !/^0x[0-9a-f]+ \S+/.test(l));
+    if (odd !== undefined) throw new RefitError('proxy', `HAProxy answered \`show map ${file}\` with: ${odd}`, 'is haproxy running on the config refit rendered? `refit proxy sync` restarts it');
+    return lines.map((l) => l.split(' ')[1]!);
   }
 
   /** The worker's pid (changes with every reload). */
@@ -104,6 +115,8 @@ export function parseOldWorkers(showProc: string): number[] {
   return pids;
 }
 
+const RESPONSE_CLASSES = ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other'];
+
 /** Parses `show stat` CSV into server rows (frontend and backend summary rows are left out). */
 export function parseShowStat(csv: string): ServerStat[] {
   const lines = csv.split('\n').filter((l) => l.trim() !== '');
@@ -125,6 +138,8 @@ export function parseShowStat(csv: string): ServerStat[] {
       port: colon > 0 ? Number(addr.slice(colon + 1)) : 0,
       state: stateOf(at(row, 'status')),
       sessions: Number(at(row, 'scur') || 0) + Number(at(row, 'qcur') || 0),
+      responses: RESPONSE_CLASSES.reduce((n, c) => n + Number(at(row, c) || 0), 0),
+      errors: Number(at(row, 'hrsp_5xx') || 0),
     });
   }
   return rows;

@@ -7,7 +7,7 @@
  * workers, which still carry the server's in-flight requests, are watched in /proc until they
  * have exited.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { kill } from 'node:process';
 import type { NginxConfig, ProxyConfig } from '../../config/schema.js';
@@ -18,10 +18,11 @@ import { installConfig, markLoaded, masterOf } from '../master.js';
 import { probeAddress, probeToken } from '../probe.js';
 import { childPids, commandLine, exclusiveProxy, processAlive, runTool, waitFor } from '../process.js';
 import { readState, writeFileAtomic, writeState } from '../state-file.js';
-import { applySites, findServer, requireSite, withoutServer, withServer, type ProxyState } from '../state.js';
-import type { ApplyOptions, DrainOptions, DrainResult, Listener, ProbeRoute, ProxyAdapter, ProxySite, Upstream, UpstreamState } from '../types.js';
+import { applySites, findServer, requireSite, withFlag, withoutServer, withServer, type ProxyState } from '../state.js';
+import type { ApplyOptions, DrainOptions, DrainResult, Listener, ProbeRoute, ProxyAdapter, ProxySite, ServerCounters, Upstream, UpstreamState } from '../types.js';
+import { countLog, type LogTally } from './access-log.js';
 import { gracefulReload } from './reload.js';
-import { PROBE_HEADER, PROBE_SERVER_HEADER, renderEdge, renderRouter, routerSocket, SERVED_BY_HEADER, tierFiles, type NginxRenderInput } from './render.js';
+import { PROBE_HEADER, PROBE_SERVER_HEADER, renderEdge, renderRouter, routerSocket, SERVED_BY_HEADER, tierFiles, watchLog, watchLogDir, type NginxRenderInput } from './render.js';
 
 /**
  * The `proxy.nginx` section plus the proxy-wide server timeout. `edge: false` runs the router
@@ -33,6 +34,8 @@ export type NginxOptions = NginxConfig & Pick<ProxyConfig, 'serverTimeoutMs'> & 
 const START_TIMEOUT_MS = 10_000;
 const ORPHAN_QUIT_MS = 10_000;
 const POLL_MS = 100;
+/** How much of a site's log one read takes in at a time. */
+const LOG_CHUNK = 1 << 20;
 
 type TierName = 'edge' | 'router';
 
@@ -107,6 +110,39 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     return { master, activate, start, endOrphans };
   }
 
+  /** What this process has read of each observed site's log: the file (inode), how far, and the counts so far. */
+  const logs = new Map<string, { ino: number; offset: number; rest: string; counts: Map<string, LogTally> }>();
+
+  /** The site's log read on from where the last read stopped; a new file (another inode, or shorter) is read from its start. */
+  function readLog(siteId: string): ServerCounters[] {
+    const file = watchLog(o.runDir, siteId);
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    try {
+      const { ino, size } = statSync(file);
+      let seen = logs.get(siteId);
+      if (!seen || seen.ino !== ino || size < seen.offset) logs.set(siteId, (seen = { ino, offset: 0, rest: '', counts: new Map() }));
+      const buf = Buffer.alloc(LOG_CHUNK);
+      while (seen.offset < size) {
+        const n = readSync(fd, buf, 0, Math.min(LOG_CHUNK, size - seen.offset), seen.offset);
+        if (n === 0) break;
+        seen.offset += n;
+        seen.rest = countLog(seen.rest + buf.toString('latin1', 0, n), seen.counts);
+      }
+      return [...seen.counts].map(([addr, t]) => {
+        const colon = addr.lastIndexOf(':');
+        return { key: `log:${ino}:${addr}`, ip: addr.slice(0, colon), port: Number(addr.slice(colon + 1)), responses: t.responses, errors: t.errors };
+      });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   function renderInput(state: ProxyState): NginxRenderInput {
     return { runDir: o.runDir, user, bind: o.bind, httpPort: o.httpPort, httpsPort: o.httpsPort, certs: loadCerts(o.certDir), serverTimeoutMs: o.serverTimeoutMs, probeToken: probeToken(o.runDir), sites: state.sites };
   }
@@ -116,6 +152,8 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     // Workers run unprivileged and need to reach the temp dirs inside.
     chmodSync(o.runDir, 0o755);
     for (const name of ['edge', 'router'] as const) mkdirSync(tierFiles(o.runDir, name).dir, { recursive: true, mode: 0o755 });
+    // The router's master (root) opens the logs of observed sites; nobody else needs them.
+    mkdirSync(watchLogDir(o.runDir), { recursive: true, mode: 0o700 });
     const sockDir = join(o.runDir, 'router', 'sock');
     mkdirSync(sockDir, { recursive: true });
     // Only root and the worker user may talk to the router: it trusts the forwarded headers it gets.
@@ -147,7 +185,7 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     apply: (sites: ProxySite[], opts: ApplyOptions = {}) =>
       exclusive(async () => {
         prepareDirs();
-        await activate(applySites(readState(stateFile), sites, opts.owned?.()));
+        await activate(applySites(readState(stateFile), sites, opts.owned?.(), opts.observed?.()));
       }),
 
     add: (siteId: string, up: Upstream) =>
@@ -179,6 +217,30 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
       exclusive(async () => {
         requireRunning();
         await activate(withoutServer(readState(stateFile), siteId, up.name));
+      }),
+
+    async counters(siteId: string): Promise<ServerCounters[]> {
+      requireRunning();
+      requireSite(readState(stateFile), siteId);
+      return readLog(siteId);
+    },
+
+    observe: (siteId: string, on: boolean) =>
+      exclusive(async () => {
+        requireRunning();
+        const state = readState(stateFile);
+        if (Boolean(requireSite(state, siteId).observed) === on) return;
+        // A log a crash left behind is not this watch's: the new one starts empty.
+        if (on) rmSync(watchLog(o.runDir, siteId), { force: true });
+        await activate(withFlag(state, siteId, 'observed', on));
+        // Workers the reload retired may still flush into it: they write to a file nobody reads any more.
+        if (!on) rmSync(watchLog(o.runDir, siteId), { force: true });
+      }),
+
+    affinity: (siteId: string, on: boolean) =>
+      exclusive(async () => {
+        requireRunning();
+        await activate(withFlag(readState(stateFile), siteId, 'affinity', on));
       }),
 
     async list(siteId: string): Promise<UpstreamState[]> {

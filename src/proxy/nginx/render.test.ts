@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderEdge, renderRouter, type NginxRenderInput } from './render.js';
+import { affinityValue, renderEdge, renderRouter, type NginxRenderInput } from './render.js';
 
 const input = (o: Partial<NginxRenderInput> = {}): NginxRenderInput => ({
   runDir: '/run/refit/nginx',
@@ -69,7 +69,7 @@ describe('the nginx edge (clients, TLS)', () => {
 describe('the nginx router (sites, servers)', () => {
   it('puts only ready servers into the upstream, with upstream keep-alive, and answers 503 when none is', () => {
     const cfg = renderRouter(input());
-    expect(cfg).toContain('upstream site_shop.web {\n    server 172.20.0.5:80 max_fails=1 fail_timeout=5s;\n    keepalive 16;\n    keepalive_timeout 30s;\n  }');
+    expect(cfg).toContain('upstream site_shop.web {\n    server 172.20.0.5:80 max_fails=1 fail_timeout=5s;\n    keepalive 64;\n    keepalive_timeout 30s;\n  }');
     expect(cfg).not.toContain('172.20.0.6');
     expect(cfg).not.toContain('upstream site_blog.web');
     expect(cfg).toMatch(/server_name blog\.example;\n {4}location \/ \{ return 503/);
@@ -104,5 +104,37 @@ describe('the nginx router (sites, servers)', () => {
     expect(cfg).toContain('if ($refit_pin) { set $refit_target $refit_pin; }');
     expect(cfg).toContain('proxy_set_header X-Refit-Probe "";');
     expect(cfg).toContain('add_header X-Refit-Server $refit_served_by always;');
+  });
+
+  it('logs an observed site per server, without refit\'s probes, and no other site', () => {
+    const observed = input().sites.map((x) => (x.id === 'shop.web' ? { ...x, observed: true } : x));
+    const cfg = renderRouter(input({ sites: observed }));
+    expect(cfg).toContain("log_format refit_watch '$upstream_addr|$upstream_status';");
+    expect(cfg).toContain('map $refit_probe $refit_logged { 1 0; default 1; }');
+    expect(cfg).toContain('      access_log /run/refit/nginx/router/watch/shop.web.log refit_watch buffer=32k flush=1s if=$refit_logged;\n');
+    expect(cfg.match(/access_log \//g)).toHaveLength(1);
+    expect(renderRouter(input())).not.toMatch(/access_log \//);
+  });
+
+  it('keeps a client on the server of its cookie only while the site shares, and only while that server is in rotation', () => {
+    const shared = input({
+      sites: [{ id: 'shop.web', vhosts: ['shop.example'], affinity: true, servers: [
+        { name: 'shop-web-1', ip: '172.20.0.5', port: 80, state: 'ready' },
+        { name: 'shop-web-1-refit-shadow', ip: '172.20.0.7', port: 80, state: 'ready' },
+        { name: 'old', ip: '172.20.0.6', port: 80, state: 'drain' },
+      ] }],
+    });
+    const cfg = renderRouter(shared);
+    const value = affinityValue('sekrit', 'shop.web', { name: 'shop-web-1', ip: '172.20.0.5', port: 80 });
+    expect(value).toMatch(/^[0-9a-f]{16}$/);
+    expect(cfg).toContain(`    "site_shop.web:${value}" "172.20.0.5:80";\n`);
+    expect(cfg).toContain(`    "172.20.0.5:80" "refit_srv=${value}; Path=/; HttpOnly; SameSite=Lax";\n`);
+    expect(cfg).not.toContain('172.20.0.6');
+    // The probe's pin wins over a cookie.
+    expect(cfg).toContain('      if ($refit_sticky) { set $refit_target $refit_sticky; }\n      if ($refit_pin) { set $refit_target $refit_pin; }\n');
+    expect(cfg).toContain('      add_header Set-Cookie $refit_affinity_cookie always;\n');
+    const plain = renderRouter(input());
+    expect(plain).not.toContain('$refit_sticky; }');
+    expect(plain).not.toContain('Set-Cookie');
   });
 });

@@ -16,8 +16,17 @@
  *
  * refit's probes (their secret `X-Refit-Probe` header) are pinned to one server by
  * `X-Refit-Probe-Server` (the container name) and get its address back in `X-Refit-Server`.
+ *
+ * The router also does what the watch after an update needs: it logs each observed site's
+ * requests per server (access-log.ts; refit's probes are left out), and while two versions
+ * share a site (affinity) it keeps a client on the server its `refit_srv` cookie names, as
+ * long as that server is in rotation, and gives every answer the cookie of the server that
+ * gave it. nginx has no sticky cookie of its own (that is nginx Plus); this is its closest
+ * equivalent, with the same map that pins refit's probes.
  */
+import { createHash } from 'node:crypto';
 import type { CertFile } from '../certs.js';
+import { WATCH_LOG_FORMAT } from './access-log.js';
 import { inRotation, type SiteEntry } from '../state.js';
 
 export interface NginxRenderInput {
@@ -47,6 +56,16 @@ export const tierFiles = (runDir: string, tier: 'edge' | 'router') => ({
 });
 /** The router's listening socket; its directory is reachable by root and the worker user only. */
 export const routerSocket = (runDir: string) => `${runDir}/router/sock/router.sock`;
+/** Where the router logs an observed site's requests (access-log.ts). */
+export const watchLogDir = (runDir: string) => `${runDir}/router/watch`;
+export const watchLog = (runDir: string, siteId: string) => `${watchLogDir(runDir)}/${siteId}.log`;
+/** The cookie that keeps a client on one server while two versions share a site. */
+export const AFFINITY_COOKIE = 'refit_srv';
+
+/** A server's affinity cookie value: opaque (no container name or address reaches a client), stable while it serves. */
+export function affinityValue(probeToken: string, siteId: string, server: { name: string; ip: string; port: number }): string {
+  return createHash('sha256').update(`${probeToken}\0${siteId}\0${server.name}\0${server.ip}:${server.port}`).digest('hex').slice(0, 16);
+}
 
 const seconds = (ms: number) => `${Math.ceil(ms / 1000)}s`;
 
@@ -117,6 +136,7 @@ export function renderRouter(i: NginxRenderInput): string {
   const sock = `unix:${routerSocket(i.runDir)}`;
   const routed = i.sites.filter((s) => s.vhosts.length);
   const pins = routed.flatMap((s) => inRotation(s).map((server) => `    "1:${upstreamOf(s.id)}:${server.name}" "${server.ip}:${server.port}";`));
+  const sharing = routed.flatMap((s) => (s.affinity ? inRotation(s).map((server) => ({ site: s, server, value: affinityValue(i.probeToken, s.id, server) })) : []));
   const lines = [
     ...common(i, 'router', '""'),
     '  proxy_next_upstream error timeout;',
@@ -129,6 +149,18 @@ export function renderRouter(i: NginxRenderInput): string {
     ...pins,
     '  }',
     '  map $refit_probe $refit_served_by { 1 $upstream_addr; default ""; }',
+    // Sites whose two versions share traffic: a client stays with the server of its cookie while that one is in rotation.
+    `  map "$refit_site:$cookie_${AFFINITY_COOKIE}" $refit_sticky {`,
+    '    default "";',
+    ...sharing.map((x) => `    "${upstreamOf(x.site.id)}:${x.value}" "${x.server.ip}:${x.server.port}";`),
+    '  }',
+    '  map $upstream_addr $refit_affinity_cookie {',
+    '    default "";',
+    ...sharing.map((x) => `    "${x.server.ip}:${x.server.port}" "${AFFINITY_COOKIE}=${x.value}; Path=/; HttpOnly; SameSite=Lax";`),
+    '  }',
+    // The watch's log leaves refit's own probes out.
+    `  log_format refit_watch '${WATCH_LOG_FORMAT}';`,
+    '  map $refit_probe $refit_logged { 1 0; default 1; }',
     '',
     '  server {',
     `    listen ${sock} default_server;`,
@@ -145,7 +177,9 @@ export function renderRouter(i: NginxRenderInput): string {
       lines.push(
         `  upstream ${upstreamOf(site.id)} {`,
         ...servers.map((s) => `    server ${s.ip}:${s.port} max_fails=1 fail_timeout=5s;`),
-        '    keepalive 16;',
+        // Kept open: a new connection per request would run the host out of ports towards the
+        // container (each closed one holds its port 60 s: ~470 requests/s per container at most).
+        '    keepalive 64;',
         // Shorter than any app server's own keep-alive timeout, so the app never closes under us.
         '    keepalive_timeout 30s;',
         '  }',
@@ -161,6 +195,7 @@ export function renderRouter(i: NginxRenderInput): string {
       '    location / {',
       `      set $refit_site ${upstreamOf(site.id)};`,
       '      set $refit_target $refit_site;',
+      ...(site.affinity ? ['      if ($refit_sticky) { set $refit_target $refit_sticky; }'] : []),
       '      if ($refit_pin) { set $refit_target $refit_pin; }',
       '      proxy_pass http://$refit_target;',
       '      proxy_set_header Host $http_host;',
@@ -174,6 +209,8 @@ export function renderRouter(i: NginxRenderInput): string {
       '      proxy_set_header Upgrade $http_upgrade;',
       '      proxy_set_header Connection $refit_connection;',
       `      add_header ${SERVED_BY_HEADER} $refit_served_by always;`,
+      ...(site.affinity ? ['      add_header Set-Cookie $refit_affinity_cookie always;'] : []),
+      ...(site.observed ? [`      access_log ${watchLog(i.runDir, site.id)} refit_watch buffer=32k flush=1s if=$refit_logged;`] : []),
       '    }',
       '  }',
     );
