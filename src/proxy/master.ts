@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { kill } from 'node:process';
 import { RefitError } from '../errors.js';
-import { livePid, processAlive, waitFor } from './process.js';
+import { aliveAs, livePid, pidFileBlank, processAlive, waitFor } from './process.js';
 import { writeFileAtomic } from './state-file.js';
 
 const STOP_TIMEOUT_MS = 10_000;
@@ -21,8 +21,24 @@ export interface Master {
   stop(): Promise<void>;
 }
 
+/**
+ * The master each pid file last named. HAProxy's master re-executes itself on a reload (same
+ * pid) and meanwhile rewrites its pid file (unlinked, created, written): for a moment the file is
+ * missing or empty. A maintenance asking then, while another one's change reloads the proxy, must
+ * still find the master, so a blank pid file means the master seen last, if it still runs as the proxy.
+ */
+const lastSeen = new Map<string, number>();
+
 export function masterOf(kind: 'haproxy' | 'nginx', files: { pid: string; cfg: string }): Master {
-  const pid = () => livePid(files.pid, files.cfg);
+  const pid = () => {
+    const live = livePid(files.pid, files.cfg);
+    if (live !== null) lastSeen.set(files.pid, live);
+    else {
+      const seen = lastSeen.get(files.pid);
+      if (seen !== undefined && pidFileBlank(files.pid) && aliveAs(seen, files.cfg)) return seen;
+    }
+    return live;
+  };
   return {
     pid,
     require() {
