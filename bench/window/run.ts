@@ -217,6 +217,7 @@ async function main() {
   const modes = opts.modes.split(',') as Mode[];
   for (const m of modes) if (!MODES.includes(m)) throw new Error(`--modes: ${m} is not one of ${MODES.join(', ')}`);
   const concurrency = opts.concurrency === 'auto' ? 'auto' : Number(opts.concurrency);
+  if (!(SITES >= 1 && SITES <= 256)) throw new Error('--sites: from 1 to 256 (one /24 of 10.213.0.0/16 each)');
   await sweepKilledRun();
   const loadBefore = loadavg()[0]!;
   const h = await startHarness(SUITE, { app: 'php', proxy: 'haproxy' });
@@ -233,7 +234,8 @@ async function main() {
     await eachLimited(
       Array.from({ length: SITES }, (_, i) => i),
       4,
-      async () => void sites.push(await h.site('v2')),
+      // Docker's default address pools hold about 30 networks (a host with a hundred sites sets its own).
+      async (i) => void sites.push(await h.site('v2', { vhost: `site${i + 1}.${SUITE}.example`, subnet: `10.213.${i}.0/24` })),
     );
     sites.sort((a, b) => a.vhost.localeCompare(b.vhost, 'en', { numeric: true }));
     const sync = await refitAsync(['proxy', 'sync'], h.env, 300_000);

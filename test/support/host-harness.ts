@@ -94,6 +94,8 @@ export interface SiteOptions {
   policy?: string;
   vhost?: string;
   labels?: Record<string, string>;
+  /** The site network's subnet (e.g. `10.213.4.0/24`) instead of one from Docker's default address pools (about 30 networks). */
+  subnet?: string;
 }
 
 export interface TestSite extends TestProject {
@@ -242,6 +244,7 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
         '  front:',
         '    labels:',
         `      refit.test.suite: ${suite}`,
+        ...(opts.subnet ? ['    ipam:', `      config: [{ subnet: ${opts.subnet} }]`] : []),
         '',
       ].join('\n');
       const confFiles = Object.fromEntries(Object.entries(fixture.oldTree).map(([name, content]) => [`conf/${name}`, content]));
