@@ -42,9 +42,9 @@ export function clashes(claim: Claim, running: readonly Claim[]): boolean {
 
 /**
  * `maintenance.concurrency: auto`: one maintenance per CPU, at most 4. A maintenance mostly waits
- * (on the engine, on health checks, on drains), so each core keeps one busy; past 4, the
- * engine's container starts and stops queue behind each other and only the tail latency of the
- * sites grows (bench/window).
+ * (on the engine, on health checks, on drains), so each core keeps one busy. The cap of 4 is a
+ * guess, not a measurement: the engine starts and stops containers one after another anyway, and
+ * every maintenance at once adds to the sites' tail latency (bench/window measured 1 and 2).
  */
 export function autoConcurrency(cpuCount: number): number {
   return Math.min(4, Math.max(1, cpuCount));
