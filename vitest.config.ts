@@ -20,9 +20,9 @@ export default defineConfig({
           include: ['src/**/*.host.test.ts', 'test/**/*.host.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
-          // Two cores and one Docker Engine: the suites mostly wait (on containers, health checks,
-          // drains, watch windows), so three files at a time keep the cores busy without starving any.
-          maxWorkers: 3,
+          // The host has two cores and one Docker Engine: keep suites from starving each other
+          // (three files at a time pushed the load average to 11 and timed out a proxy restart).
+          maxWorkers: 2,
           sequence: { groupOrder: 1 },
           globalSetup: ['test/support/global-setup.ts'],
         },

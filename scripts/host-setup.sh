@@ -103,7 +103,9 @@ fi
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"
   mkdir -p /var/log
-  nohup dockerd >/var/log/dockerd.log 2>&1 &
+  # In a session of its own: the Engine is the host's, and must outlive the shell or CI run that
+  # happened to start it (stopping that run's process group must not take dockerd with it).
+  setsid nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 1
