@@ -185,7 +185,8 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
     `stateDir: ${stateDir}`,
     // Only this harness's images: a pass never touches the sites of test files running alongside.
     `images: { labels: [], references: ["${registry.host}/**"] }`,
-    'health: { attempts: 4, intervalMs: 250 }',
+    // Five seconds for an app to start listening, even with the host busy: how fast it starts is bench/, not here.
+    'health: { attempts: 10, intervalMs: 500 }',
     'proxy:',
     `  type: ${proxy}`,
     '  drainTimeoutMs: 10000',
