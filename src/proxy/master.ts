@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { kill } from 'node:process';
 import { RefitError } from '../errors.js';
-import { aliveAs, livePid, pidFileBlank, processAlive, waitFor } from './process.js';
+import { livePid, processAlive, waitFor } from './process.js';
 import { writeFileAtomic } from './state-file.js';
 
 const STOP_TIMEOUT_MS = 10_000;
@@ -22,21 +22,22 @@ export interface Master {
 }
 
 /**
- * The master each pid file last named. HAProxy's master re-executes itself on a reload (same
- * pid) and meanwhile rewrites its pid file (unlinked, created, written): for a moment the file is
- * missing or empty. A maintenance asking then, while another one's change reloads the proxy, must
- * still find the master, so a blank pid file means the master seen last, if it still runs as the proxy.
+ * The master's pid as refit last found it, kept beside the proxy's pid file. HAProxy's master
+ * re-executes itself on a reload (same pid) and meanwhile rewrites its pid file (unlinked,
+ * created, written): for a moment the file is missing or empty, and a refit process reading
+ * it then (a drain while another maintenance's change reloads) would find no proxy. refit's own
+ * copy is replaced by rename, so it is never blank; it counts only while that pid still runs
+ * as this proxy (the config path on its command line), else the proxy's pid file decides.
  */
-const lastSeen = new Map<string, number>();
+export const masterRecordOf = (pidFile: string) => `${pidFile}.master`;
 
 export function masterOf(kind: 'haproxy' | 'nginx', files: { pid: string; cfg: string }): Master {
+  const record = masterRecordOf(files.pid);
   const pid = () => {
+    const recorded = livePid(record, files.cfg);
+    if (recorded !== null) return recorded;
     const live = livePid(files.pid, files.cfg);
-    if (live !== null) lastSeen.set(files.pid, live);
-    else {
-      const seen = lastSeen.get(files.pid);
-      if (seen !== undefined && pidFileBlank(files.pid) && aliveAs(seen, files.cfg)) return seen;
-    }
+    if (live !== null) writeFileAtomic(record, `${live}\n`, 0o644);
     return live;
   };
   return {

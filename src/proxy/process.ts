@@ -70,21 +70,7 @@ export function livePid(pidFile: string, marker: string): number | null {
   } catch {
     return null;
   }
-  return Number.isInteger(pid) && pid > 0 && aliveAs(pid, marker) ? pid : null;
-}
-
-/** Whether `pid` is alive and its command line mentions `marker`. */
-export function aliveAs(pid: number, marker: string): boolean {
-  return processAlive(pid) && commandLine(pid).includes(marker);
-}
-
-/** Whether `pidFile` is missing or holds only white space. */
-export function pidFileBlank(pidFile: string): boolean {
-  try {
-    return readFileSync(pidFile, 'utf8').trim() === '';
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT';
-  }
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid) && commandLine(pid).includes(marker) ? pid : null;
 }
 
 /**
