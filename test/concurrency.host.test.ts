@@ -3,8 +3,10 @@
  * compose file, one image, one network) updated by one `refit run`, under load through the
  * proxy. Both maintenances run at once (their journal entries interleave), every request gets
  * a 2xx, the compose file changes in the two image values only, each config dir is merged, and
- * nothing of either maintenance is left. Held in the middle of the pass: refit runs at its lower
- * CPU and I/O priority, the HAProxy it started at the one refit was started with.
+ * nothing of either maintenance is left. Held in the middle of the pass: refit itself and the
+ * HAProxy it started run at the priority refit was started with; every Compose command it ran
+ * (seen through a `docker` in front of the real one on refit's PATH) at the lower CPU and I/O
+ * priority of its heavy work.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,10 +28,17 @@ let h: Harness;
 let site: TestSite;
 let api: TestSite;
 let compose: string;
+/** A `docker` first on refit's PATH that notes each run's nice value and I/O priority, then runs the real one. */
+let shim: { dir: string; log: string };
 
 beforeAll(async () => {
   h = await startHarness(SUITE);
   writeFileSync(h.env.REFIT_CONFIG, `${h.configText}maintenance: { concurrency: 2, nice: 10 }\n`);
+  const dir = mkdtempSync(join(tmpdir(), 'refit-conc-shim-'));
+  shim = { dir, log: join(dir, 'runs.log') };
+  const docker = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
+  // Field 19 of /proc/PID/stat is the nice value (the command name, "sh", holds no space).
+  writeFileSync(join(dir, 'docker'), `#!/bin/sh\necho "$(cut -d' ' -f19 /proc/$$/stat) $(ionice -p $$) $1" >> ${shim.log}\nexec ${docker} "$@"\n`, { mode: 0o755 });
   const service = (name: string, vhost: string, conf: string) => [
     `  ${name}:`,
     `    image: "${h.ref('web', '1.0.0')}"   # ${name} runs the platform image too`,
@@ -50,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await site?.down();
   await h?.stop();
+  if (shim) rmSync(shim.dir, { recursive: true, force: true });
 });
 
 /** Niceness (field 19 of /proc/PID/stat) of every thread of `pid`. */
@@ -77,19 +87,19 @@ function childrenOf(pid: number): number[] {
 }
 
 describe('two services of one project, concurrency 2', () => {
-  it('are updated at once under load, each whole, the compose file changed in their two image values only; refit at its low priority, the proxy it started at its own', async () => {
+  it('are updated at once under load, each whole, the compose file changed in their two image values only; Compose at the low priority of the work, refit and its proxy at their own', async () => {
     const release = join(mkdtempSync(join(tmpdir(), 'refit-conc-')), 'release');
     const afterSeq = journalSeq(h.stateDir);
     // The proxy is not running yet: this pass starts it.
-    const run = refitAsync(['run', '--json'], { ...h.env, REFIT_FAULT: 'hold:shadow-traffic:done', REFIT_FAULT_RELEASE: release });
+    const run = refitAsync(['run', '--json'], { ...h.env, PATH: `${shim.dir}:${process.env.PATH}`, REFIT_FAULT: 'hold:shadow-traffic:done', REFIT_FAULT_RELEASE: release });
     let loads: RunningWrk[] = [];
     try {
       expect(await waitForStep(h.stateDir, { step: 'shadow-traffic', phase: 'done', afterSeq, until: run })).toBe(true);
       loads = [site, api].map((s) => startWrk({ url: `http://127.0.0.1:${h.httpPort}`, host: s.vhost, connections: 2, durationMs: 300_000 }));
       await Promise.all(loads.map((l) => l.started));
       const refit = liveHolder(h.stateDir)!.pid;
-      expect(new Set(threadNices(refit))).toEqual(new Set([10]));
-      expect(ionice(refit)).toBe('best-effort: prio 7');
+      expect(new Set(threadNices(refit))).toEqual(new Set([0]));
+      expect(ionice(refit)).toBe('none: prio 0');
       const master = Number(readFileSync(join(h.stateDir, '..', 'haproxy', 'haproxy.pid'), 'utf8').trim());
       const proxy = [master, ...childrenOf(master)];
       expect(proxy.length).toBeGreaterThan(1);
@@ -102,6 +112,10 @@ describe('two services of one project, concurrency 2', () => {
     const results = await Promise.all(loads.map((l) => l.stop()));
     rmSync(join(release, '..'), { recursive: true, force: true });
     expect(r.code, r.stderr).toBe(0);
+    // Every Compose command of the pass (detection, the shadows, the recreates) ran lowered.
+    const runs = readFileSync(shim.log, 'utf8').trim().split('\n');
+    expect(runs.filter((l) => / compose$/.test(l)).length).toBeGreaterThanOrEqual(5);
+    expect(new Set(runs.map((l) => l.replace(/ \S+$/, '')))).toEqual(new Set(['10 best-effort: prio 7']));
     expect(r.json<PassReport>().containers.map((c) => [c.container, c.result]).sort()).toEqual([
       [api.container, 'updated'],
       [site.container, 'updated'],

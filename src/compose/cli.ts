@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { RefitError } from '../errors.js';
+import { commandAtWorkPriority } from '../priority/priority.js';
 import { parseEnvFile } from './env-file.js';
 import { readProjectFile } from './project-files.js';
 
@@ -34,9 +35,11 @@ export interface RunResult {
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 
+/** Runs a Compose command at refit's work priority (priority/priority.ts): Compose is most of a pass's CPU. */
 function exec(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  const run = commandAtWorkPriority(cmd, args);
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd: opts.cwd, timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, env: opts.env ?? process.env }, (err, stdout, stderr) => {
+    execFile(run.file, run.args, { cwd: opts.cwd, timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, env: opts.env ?? process.env }, (err, stdout, stderr) => {
       if (err) reject(Object.assign(err, { stdout, stderr }));
       else resolve({ stdout, stderr });
     });

@@ -33,7 +33,7 @@ import { createProxy } from '../proxy/adapter.js';
 import { busySites, syncProxy, type SyncDeps } from '../proxy/sync.js';
 import { incidents, passSummary } from '../report/summary.js';
 import { checkUpdates } from '../registry/check.js';
-import { lowerOwnPriority } from '../priority/priority.js';
+import { lowerWork } from '../priority/priority.js';
 import { pullImage } from '../registry/pull.js';
 import { discoverSites, type Site } from '../site/discover.js';
 import { commitSwap, stage, swapBack, swapIn, swapNames } from '../site-config/swap.js';
@@ -64,9 +64,9 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
   const lock: Lock | null = opts.lock ? acquireHostLock(config.stateDir, { command: opts.command }) : null;
   const journal = openJournal(config.stateDir);
   const logger = createLogger({ daemon: opts.daemon });
-  // The sites and the proxy come first: refit's own work (and every child it starts) yields to them.
-  const { ioProblem } = lowerOwnPriority(config.maintenance.nice);
-  if (ioProblem) logger.warn(`refit runs at nice ${config.maintenance.nice} but its I/O priority is unchanged: ${ioProblem}`);
+  // The sites and the proxy come first: refit's heavy children (Compose, merges) yield to them.
+  const { ioProblem } = lowerWork(config.maintenance.nice);
+  if (ioProblem) logger.warn(`refit's Compose and merge runs take nice ${config.maintenance.nice} but their I/O priority is unchanged: ${ioProblem}`);
   const progress = !ctx.json && process.stderr.isTTY && !opts.daemon ? createProgress(process.stderr, { logger }) : null;
   const notifier: Notifier = createNotifier({ ...config.notify, logger });
   const fleet = config.fleet.enabled ? openFleet({ config: config.fleet, journalFile: journal.file, logger, notifier }) : null;

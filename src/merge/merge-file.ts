@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RefitError } from '../errors.js';
+import { commandAtWorkPriority, notStarted } from '../priority/priority.js';
 import { markerSizeFor, parseConflicts, type OverriddenHunk } from './conflicts.js';
 
 export interface TextMergeInput {
@@ -60,7 +61,8 @@ interface GitRun {
 function git(args: string[], home: string, label: string): Promise<GitRun> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C' };
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = commandAtWorkPriority('git', args);
+    const child = spawn(run.file, run.args, { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -68,7 +70,9 @@ function git(args: string[], home: string, label: string): Promise<GitRun> {
     child.on('error', (e) => reject(new RefitError('merge', `cannot run git to merge ${label}: ${e.message}`, 'install git (refit uses git merge-file)', { cause: e })));
     child.on('close', (status) => {
       const run = { status: status ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
-      if (run.status < 0 || run.status > 127) reject(gitFailed(label, run.stderr, run.status));
+      const why = notStarted(status, run.stderr);
+      if (why) reject(new RefitError('merge', `cannot run git to merge ${label}: ${why}`, 'install git (refit uses git merge-file)'));
+      else if (run.status < 0 || run.status > 127) reject(gitFailed(label, run.stderr, run.status));
       else resolve(run);
     });
   });

@@ -1,17 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { commandAtBase, targetNice } from './priority.js';
+import { commandAtWorkPriority, notStarted, targetNice } from './priority.js';
 
 describe('priority', () => {
-  it('lowers only: the configured nice value, or the one refit was started with when that is lower already', () => {
+  it('lowers only: the configured nice value, or the one refit runs at when that is lower already', () => {
     expect(targetNice(0, 10)).toBe(10);
     expect(targetNice(15, 10)).toBe(15);
     expect(targetNice(0, 0)).toBe(0);
   });
 
-  it('runs a proxy as it is while refit was not lowered, else back at the nice value refit was started with and the I/O priority that follows it', () => {
-    expect(commandAtBase('haproxy', ['-f', 'x.cfg'], null)).toEqual({ file: 'haproxy', args: ['-f', 'x.cfg'] });
-    expect(commandAtBase('haproxy', ['-f', 'x.cfg'], { base: 5, nice: 5 })).toEqual({ file: 'haproxy', args: ['-f', 'x.cfg'] });
-    expect(commandAtBase('haproxy', ['-f', 'x.cfg'], { base: 0, nice: 10 })).toEqual({ file: 'nice', args: ['-n', '-10', 'ionice', '-c', '0', 'haproxy', '-f', 'x.cfg'] });
-    expect(commandAtBase('nginx', [], { base: 3, nice: 10 })).toEqual({ file: 'nice', args: ['-n', '-7', 'ionice', '-c', '0', 'nginx'] });
+  it('runs a heavy child as it is without a work priority, else niced by the difference and at the lowest best-effort I/O level when ionice is there', () => {
+    expect(commandAtWorkPriority('docker', ['compose', 'up'], null)).toEqual({ file: 'docker', args: ['compose', 'up'] });
+    expect(commandAtWorkPriority('docker', ['compose', 'up'], { niceBy: 10, io: true })).toEqual({ file: 'nice', args: ['-n', '10', 'ionice', '-c', '2', '-n', '7', 'docker', 'compose', 'up'] });
+    expect(commandAtWorkPriority('git', ['merge-file'], { niceBy: 7, io: false })).toEqual({ file: 'nice', args: ['-n', '7', 'git', 'merge-file'] });
+  });
+
+  it("tells a command nice or ionice could not start from the command's own exit code 127", () => {
+    expect(notStarted(127, "nice: 'git': No such file or directory\n")).toBe("nice: 'git': No such file or directory");
+    expect(notStarted(127, 'ionice: failed to execute git: No such file or directory\n')).toBe('ionice: failed to execute git: No such file or directory');
+    expect(notStarted(127, '')).toBeNull();
+    expect(notStarted(127, 'error: a conflict\n')).toBeNull();
+    expect(notStarted(1, "nice: 'git': No such file or directory")).toBeNull();
   });
 });

@@ -1,79 +1,75 @@
 /**
  * @module priority/priority
- * refit's maintenance work at a lower CPU and I/O priority than the sites it serves and the
- * proxy in front of them. `run`, `recover` and `daemon` lower their whole process once, at
- * start (every thread: Linux keeps a nice value and an I/O priority per thread, and threads
- * made later inherit them from the one that makes them), so the tar extraction and merges it
- * does itself, and every child it starts (Compose, `git merge-file`, credential helpers),
- * run at that priority. The proxy processes refit starts are the exception: `atBasePriority`
- * starts them at the priority refit itself was started with, so a pass never starves the proxy.
+ * refit's heavy work at a lower CPU and I/O priority than the sites it serves and the proxy in
+ * front of them. The children that do most of a pass's work (the Compose CLI, `git
+ * merge-file`) start through `nice -n N ionice -c 2 -n 7`. refit's own process keeps the
+ * priority it was started with: it times health checks, watches drains and supervises the
+ * proxy, and at a lower nice value on a saturated host those answers come late (a check that
+ * times out rolls an update back; a killed proxy is restarted late). The proxies it starts
+ * therefore run at refit's own priority too.
  *
  * The I/O priority (best-effort, lowest level) takes effect where the disk's I/O scheduler
  * honours it (BFQ; mq-deadline and none ignore it); the nice value always does.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
+import { getPriority } from 'node:os';
 
 /** The best-effort class's lowest level (ionice -c 2 -n 7). */
 const LOWEST_BEST_EFFORT = 7;
 
-/** The nice value refit was started with, and what it lowered itself to; null until lowered. */
-let lowered: { base: number; nice: number } | null = null;
+/** How much lower than refit the heavy children run. */
+export interface WorkPriority {
+  /** Added to refit's nice value (> 0). */
+  niceBy: number;
+  /** Whether `ionice` is there to lower their I/O too. */
+  io: boolean;
+}
 
-/** The nice value to take: the configured one, never above the one refit was started with (lowering only). */
+/** Set once by `lowerWork`; null: children run as refit does. */
+let work: WorkPriority | null = null;
+
+/** The nice value the heavy children take: the configured one, never above the one refit runs at (lowering only). */
 export function targetNice(base: number, configured: number): number {
   return Math.max(base, configured);
 }
 
-/**
- * `binary args` as a command that runs at refit's starting priority: unchanged while refit has
- * not lowered itself, else through `nice -n -N ionice -c 0` (class 0: the I/O priority follows
- * the nice value again, as for any process).
- */
-export function commandAtBase(binary: string, args: readonly string[], state: { base: number; nice: number } | null = lowered): { file: string; args: string[] } {
-  if (!state || state.nice === state.base) return { file: binary, args: [...args] };
-  return { file: 'nice', args: ['-n', String(state.base - state.nice), 'ionice', '-c', '0', binary, ...args] };
+/** `binary args` as a command that runs at the work priority (unchanged when there is none). */
+export function commandAtWorkPriority(binary: string, args: readonly string[], priority: WorkPriority | null = work): { file: string; args: string[] } {
+  if (!priority) return { file: binary, args: [...args] };
+  const io = priority.io ? ['ionice', '-c', '2', '-n', String(LOWEST_BEST_EFFORT)] : [];
+  return { file: 'nice', args: ['-n', String(priority.niceBy), ...io, binary, ...args] };
 }
 
-/** `binary args` at refit's starting priority (see commandAtBase): for the proxy processes refit starts. */
-export function atBasePriority(binary: string, args: readonly string[]): { file: string; args: string[] } {
-  return commandAtBase(binary, args);
+/**
+ * Why a command started through `commandAtWorkPriority` did not run at all (nice or ionice could
+ * not start it: exit 126 or 127 with their own message), or null when the command itself ran.
+ * Needed where a command's own exit code can be 127 (git merge-file counts conflicts in it).
+ */
+export function notStarted(status: number | null, stderr: string): string | null {
+  if (status !== 126 && status !== 127) return null;
+  const line = stderr.trimStart().split('\n')[0] ?? '';
+  return /^(nice|ionice): /.test(line) ? line : null;
 }
 
 export interface Lowered {
+  /** The nice value the heavy children run at. */
   nice: number;
-  /** Why the I/O priority could not be set (ionice missing or refused), or null. */
+  /** Why their I/O priority stays as it is (ionice missing or refused), or null. */
   ioProblem: string | null;
 }
 
 /**
- * Lowers this process (every thread) to `nice` (0–19; 0 changes nothing) and, with it, to the
- * lowest best-effort I/O priority. Once per process; a second call returns what the first did.
+ * From now on, the heavy children of this process run at `nice` (0–19; never above refit's
+ * own) and the lowest best-effort I/O level. Once per process; a second call returns what the
+ * first did.
  */
-export function lowerOwnPriority(nice: number): Lowered {
-  if (lowered) return { nice: lowered.nice, ioProblem: null };
+export function lowerWork(nice: number): Lowered {
   const base = getPriority();
+  if (work) return { nice: base + work.niceBy, ioProblem: null };
   const target = targetNice(base, nice);
   if (target === base) return { nice: base, ioProblem: null };
-  const threads = threadIds();
-  for (const tid of threads) {
-    try {
-      setPriority(tid, target);
-    } catch {
-      // The thread ended meanwhile.
-    }
-  }
-  lowered = { base, nice: target };
-  const io = spawnSync('ionice', ['-c', '2', '-n', String(LOWEST_BEST_EFFORT), '-p', ...threads.map(String)], { encoding: 'utf8', timeout: 10_000 });
-  const ioProblem = io.error ? `ionice did not run: ${io.error.message}` : io.status !== 0 ? `ionice failed: ${io.stderr.trim()}` : null;
+  const probe = spawnSync('ionice', ['-c', '2', '-n', String(LOWEST_BEST_EFFORT), 'true'], { encoding: 'utf8', timeout: 10_000 });
+  const ioProblem = probe.error ? `ionice did not run: ${probe.error.message}` : probe.status !== 0 ? `ionice failed: ${probe.stderr.trim()}` : null;
+  work = { niceBy: target - base, io: ioProblem === null };
   return { nice: target, ioProblem };
-}
-
-function threadIds(): number[] {
-  try {
-    return readdirSync('/proc/self/task').map(Number).filter(Number.isInteger);
-  } catch {
-    return [process.pid];
-  }
 }

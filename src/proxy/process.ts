@@ -9,7 +9,6 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { waitForLock } from '../journal/lock.js';
 import { RefitError } from '../errors.js';
-import { atBasePriority } from '../priority/priority.js';
 
 export interface ProcStat {
   pid: number;
@@ -73,19 +72,13 @@ export function livePid(pidFile: string, marker: string): number | null {
   return Number.isInteger(pid) && pid > 0 && processAlive(pid) && commandLine(pid).includes(marker) ? pid : null;
 }
 
-/**
- * Runs a proxy binary, at the priority refit was started with (a proxy it starts must never
- * inherit the lower one of a pass: priority/priority.ts); a failure becomes a RefitError that
- * quotes the command and its output.
- */
+/** Runs a proxy binary; a failure becomes a RefitError that quotes the command and its output. */
 export function runTool(binary: string, args: string[], what: string, hint?: string): Promise<string> {
-  const run = atBasePriority(binary, args);
   return new Promise((resolve, reject) => {
-    execFile(run.file, run.args, { timeout: 30_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(binary, args, { timeout: 30_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve(`${stdout}${stderr}`);
       const output = `${stderr}${stdout}`.trim().split('\n').filter(Boolean).slice(-6).join(' | ');
-      // 127: `nice` found no such binary to run.
-      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT' || (run.file !== binary && err.code === 127);
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
       const reason = missing ? `${binary} is not installed` : output || err.message;
       reject(new RefitError('proxy', `${what} failed: \`${binary} ${args.join(' ')}\`: ${reason}`, hint, { cause: err }));
     });
