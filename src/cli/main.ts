@@ -4,6 +4,8 @@
  * The `refit` command line: declares the commands, maps errors to the exit codes of SPEC.md
  * (0 ok, 1 failed or unhealthy, 2 bad usage or configuration).
  */
+// First: V8 settings that must precede every other module (see the module).
+import './v8-flags.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
