@@ -11,6 +11,7 @@ import { detectCompose, runCompose } from '../src/compose/cli.js';
 import { parseConfigText } from '../src/config/load.js';
 import { createProxy } from '../src/proxy/adapter.js';
 import { buildWebImage, STOCK_V1, STOCK_V2 } from '../test/support/web-image.js';
+import { refitCommand } from '../test/support/refit-cli.js';
 import { startWrk } from '../test/support/wrk.js';
 
 const DIR = process.env.REFIT_DEMO_DIR ?? '/var/tmp/refit-demo';
@@ -45,7 +46,7 @@ function configText(): string {
   ].join('\n');
 }
 
-const refit = (args: string[]) => execFileSync(process.execPath, ['dist/cli/main.js', ...args], { env: { ...process.env, REFIT_CONFIG: CONFIG }, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+const refit = (args: string[]) => execFileSync(...refitCommand(args), { env: { ...process.env, REFIT_CONFIG: CONFIG }, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
 
 async function down(): Promise<void> {
   const compose = await detectCompose('v2').catch(() => detectCompose());
@@ -118,7 +119,7 @@ async function up(): Promise<void> {
   const loads = SITES.map((s) => startWrk({ url: `http://127.0.0.1:${PORT}`, host: vhost(s.name), connections: 2, durationMs: 300_000 }));
   await Promise.all(loads.map((l) => l.started));
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['dist/cli/main.js', 'run'], { env: { ...process.env, REFIT_CONFIG: CONFIG }, stdio: 'inherit' });
+    const child = spawn(...refitCommand(['run']), { env: { ...process.env, REFIT_CONFIG: CONFIG }, stdio: 'inherit' });
     child.on('close', (c) => resolve(c ?? 1));
   });
   const results = await Promise.all(loads.map((l) => l.stop()));

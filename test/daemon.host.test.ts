@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/host-harness.js';
-import { REPO_ROOT, refitAsync } from './support/refit-cli.js';
+import { refitAsync, refitCommand } from './support/refit-cli.js';
 import { suiteName } from './support/suite.js';
 
 const SUITE = suiteName('daemon');
@@ -25,7 +25,7 @@ describe('refit daemon', () => {
     // A window that is open now: every minute, one hour long; one maintenance at a time, so the second waits.
     const config = join(h.stateDir, '..', 'daemon.yml');
     writeFileSync(config, `${h.configText}schedule: { cron: "* * * * *", windowMinutes: 60 }\nmaintenance: { concurrency: 1 }\n`);
-    const daemon = spawn(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'daemon'], { env: { ...process.env, REFIT_CONFIG: config }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const daemon = spawn(...refitCommand(['daemon']), { env: { ...process.env, REFIT_CONFIG: config }, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     const exited = new Promise<number | null>((resolve) => daemon.on('close', (code) => resolve(code)));
     try {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncOutput } from '../src/cli/commands/proxy.js';
 import { runCompose } from '../src/compose/cli.js';
 import { startHarness, type Harness, type TestSite } from './support/host-harness.js';
-import { REPO_ROOT, refitAsync } from './support/refit-cli.js';
+import { refitAsync, refitCommand } from './support/refit-cli.js';
 import { getThroughProxy } from './support/site-checks.js';
 import { suiteName } from './support/suite.js';
 
@@ -63,7 +63,7 @@ describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving betw
     // A window far away: no pass runs; what the daemon does here is keep the proxy.
     const config = join(h.stateDir, '..', 'daemon.yml');
     writeFileSync(config, `${h.configText}schedule: { cron: "0 3 1 1 *", windowMinutes: 1 }\n`);
-    daemon = spawn(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'daemon'], { env: { ...process.env, REFIT_CONFIG: config }, stdio: ['ignore', 'pipe', 'pipe'] });
+    daemon = spawn(...refitCommand(['daemon']), { env: { ...process.env, REFIT_CONFIG: config }, stdio: ['ignore', 'pipe', 'pipe'] });
     daemon.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     daemon.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     exited = new Promise((resolve) => daemon.on('close', (code) => resolve(code)));

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { freePort } from '../src/registry/testing/local-registry.js';
 import { startHarness, type Harness, type TestSite } from './support/host-harness.js';
-import { REPO_ROOT } from './support/refit-cli.js';
+import { refitCommand } from './support/refit-cli.js';
 import { suiteName } from './support/suite.js';
 
 const SUITE = suiteName('metrics');
@@ -70,7 +70,7 @@ describe('refit daemon metrics after a real pass', () => {
   it('exposes the pass, the update, step durations and the last successful pass time; SIGTERM exits 0', async () => {
     const port = await freePort();
     const startedAt = Date.now() / 1000;
-    const daemon = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'cli', 'main.js'), 'daemon'], {
+    const daemon = spawn(...refitCommand(['daemon']), {
       env: { ...process.env, REFIT_CONFIG: daemonConfig(port), REFIT_LOG_FORMAT: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -25,7 +25,7 @@ import type { ContainerReport, PassReport } from '../../src/maintenance/report.j
 import type { Notifier } from '../../src/notify/notifier.js';
 import { siteFor } from '../../src/registry/testing/sites.js';
 import { startPostgres } from '../../test/support/postgres.js';
-import { REPO_ROOT } from '../../test/support/refit-cli.js';
+import { refitCommand } from '../../test/support/refit-cli.js';
 
 const HOSTS = 500;
 const CANARIES = 10;
@@ -102,7 +102,7 @@ function quantiles(xs: number[]) {
 
 function cli(args: string[], env: NodeJS.ProcessEnv) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'cli', 'main.js'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(...refitCommand(args), { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`refit ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return { ms, bytes: Buffer.byteLength(r.stdout), stdout: r.stdout };

@@ -23,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { runCompose } from '../../src/compose/cli.js';
 import { startHarness, type Harness, type TestSite } from '../../test/support/host-harness.js';
-import { REPO_ROOT } from '../../test/support/refit-cli.js';
+import { REPO_ROOT, refitCommand } from '../../test/support/refit-cli.js';
 import { suiteName } from '../../test/support/suite.js';
 import { startWrk, type WrkResult } from '../../test/support/wrk.js';
 
@@ -93,7 +93,7 @@ for (const proxy of opts.proxies.split(',') as ('haproxy' | 'nginx')[]) {
   const config = join(h.stateDir, '..', 'daemon.yml');
   writeFileSync(config, `${h.configText}schedule: { cron: "0 3 1 1 *", windowMinutes: 1 }\n`);
   const started = Date.now();
-  const daemon = spawn(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'daemon'], { env: { ...process.env, REFIT_CONFIG: config }, stdio: 'ignore' });
+  const daemon = spawn(...refitCommand(['daemon']), { env: { ...process.env, REFIT_CONFIG: config }, stdio: 'ignore' });
   try {
     const start = await msUntilServed(h, site, started);
     const load = startWrk({ url: `http://127.0.0.1:${h.httpPort}`, host: site.vhost, threads: 1, connections: 4, durationMs: 600_000 });

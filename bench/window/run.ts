@@ -32,7 +32,7 @@ import { passConcurrency } from '../../src/maintenance/schedule.js';
 import { createProxy } from '../../src/proxy/adapter.js';
 import { APP_STOCK_V2, buildAppImage } from '../../test/support/app-image.js';
 import { startHarness, type Harness, type TestSite } from '../../test/support/host-harness.js';
-import { REPO_ROOT, refitAsync } from '../../test/support/refit-cli.js';
+import { REPO_ROOT, refitAsync, refitCommand } from '../../test/support/refit-cli.js';
 import { sweepLeftovers } from '../../test/support/compose-project.js';
 import { requestThroughProxy } from '../../test/support/site-checks.js';
 import { suiteName } from '../../test/support/suite.js';
@@ -153,7 +153,7 @@ function watchMemory(pid: number): { stop(): { peakMB: number; samples: { s: num
 function refitRun(h: Harness): Promise<{ report: PassReport; ms: number; memory: ReturnType<ReturnType<typeof watchMemory>['stop']> }> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'cli', 'main.js'), 'run', '--json'], { env: { ...process.env, ...h.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...refitCommand(['run', '--json']), { env: { ...process.env, ...h.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const memory = watchMemory(child.pid!);
     let stdout = '';
     let stderr = '';

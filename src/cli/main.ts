@@ -1,9 +1,12 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * @module cli/main
  * The `refit` command line: declares the commands, maps errors to the exit codes of SPEC.md
  * (0 ok, 1 failed or unhealthy, 2 bad usage or configuration).
  */
+// First: V8 settings that must precede every other module (see the module). The young
+// generation's bound is in the line above, since it cannot change once node runs.
+import './v8-flags.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';

@@ -8,7 +8,7 @@
  * the database nobody can tell whether the rollout allows it.
  */
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { FleetConfig } from '../config/schema.js';
 import { oneLine } from '../errors.js';
@@ -58,10 +58,17 @@ export interface FleetDb {
 
 export function connectFleetDb(config: FleetConfig, logger: Logger): FleetDb {
   const db = config.database!;
-  const pool = new pg.Pool(poolConfig(db));
+  const settings = poolConfig(db);
   const at = where(db);
-  // An idle connection dies when the server stops: that is an outage, not a crash of refit.
-  pool.on('error', (err) => logger.debug({ database: at, err: err.message }, 'fleet database connection lost'));
+  // pg is loaded when the database is first used: a host outside a fleet never loads it.
+  let pool: Promise<pg.Pool> | null = null;
+  const poolOf = () =>
+    (pool ??= import('pg').then(({ default: pgModule }) => {
+      const p = new pgModule.Pool(settings);
+      // An idle connection dies when the server stops: that is an outage, not a crash of refit.
+      p.on('error', (err) => logger.debug({ database: at, err: err.message }, 'fleet database connection lost'));
+      return p;
+    }));
   let migrated: Promise<unknown> | null = null;
   let failure: { reason: string; until: number } | null = null;
   return {
@@ -69,7 +76,7 @@ export function connectFleetDb(config: FleetConfig, logger: Logger): FleetDb {
     async use(fn) {
       let client: pg.PoolClient | undefined;
       try {
-        client = await pool.connect();
+        client = await (await poolOf()).connect();
         const first = client;
         migrated ??= migrateFleet(first, at).catch((err) => {
           migrated = null;
@@ -93,7 +100,9 @@ export function connectFleetDb(config: FleetConfig, logger: Logger): FleetDb {
       }
     },
     down: () => (failure && Date.now() < failure.until ? failure.reason : null),
-    end: () => pool.end(),
+    end: async () => {
+      await (await pool)?.end();
+    },
   };
 }
 

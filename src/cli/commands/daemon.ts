@@ -13,7 +13,7 @@ import { watchEngineEvents } from '../../docker/events.js';
 import { oneLine } from '../../errors.js';
 import { checkHealth } from '../../health/check.js';
 import { acquireHostLock } from '../../journal/lock.js';
-import { createMetrics, type Metrics } from '../../metrics/metrics.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import { startKeeper, type Keeper } from '../../proxy/keeper.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import { abortableSleep, runDaemon } from '../../maintenance/daemon.js';
@@ -47,8 +47,9 @@ export function daemonCommand(): Command {
           lock.release();
         }
       };
-      const metrics = createMetrics({ processMetrics: true });
-      const server = ctx.config.metrics.enabled ? await startMetricsServer(ctx.config.metrics.listen, metrics) : null;
+      // prom-client is loaded only when /metrics is served: no one else reads the numbers.
+      const metrics = ctx.config.metrics.enabled ? (await import('../../metrics/metrics.js')).createMetrics({ processMetrics: true }) : null;
+      const server = metrics ? await startMetricsServer(ctx.config.metrics.listen, metrics) : null;
       const stop = new AbortController();
       const onSignal = (sig: string) => {
         log.info({ signal: sig }, 'stopping: the current container is finished or rolled back first, and watches end (not judged)');
@@ -102,7 +103,7 @@ export function daemonCommand(): Command {
             onPassError: (err) => log.warn(`the pass did not run: ${oneLine(err)}; trying again in a minute`),
             onWindow: (w) => log.info({ until: w.end.toISOString() }, 'maintenance window open'),
             onPass: async (report) => {
-              record(metrics, report);
+              if (metrics) record(metrics, report);
               for (const r of report.containers) log[r.result === 'failed' || r.result === 'rolled-back' || r.result === 'reverted' ? 'warn' : 'info']({ container: r.container, result: r.result, ...(r.watch ? { watch: r.watch.decision } : {}) }, r.reason);
               log.info({ runId: report.runId, ok: report.ok }, summaryLine(report));
               await host.announce(report);
