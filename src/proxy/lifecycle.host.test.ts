@@ -156,3 +156,18 @@ describe.each(['haproxy', 'nginx'] as const)('%s', (kind) => {
     expect((await proxy.list('ws.web')).map((s) => [s.name, s.state]).sort()).toEqual([[a.name, 'drain'], [b.name, 'ready']]);
   });
 });
+
+describe.each(['haproxy', 'nginx'] as const)('%s on a host with no site yet', (kind) => {
+  let proxy: ProxyAdapter;
+  afterAll(async () => proxy?.stop());
+
+  it('starts with none, takes a second sync of none, then serves the first site', async () => {
+    const httpPort = await freePort();
+    proxy = createProxy(proxySchema.parse({ type: kind, [kind]: { runDir: join(work, `${kind}-empty`), bind: '127.0.0.1', httpPort, httpsPort: await freePort(), certDir: join(work, 'no-certs') } }));
+    await proxy.apply([]);
+    await proxy.apply([]);
+    const first = await app(`${kind}-first`);
+    await proxy.apply([{ id: 'first.web', vhosts: ['first.example'], servers: [first] }]);
+    expect(await get(httpPort, 'first.example')).toBe(`200 served by ${first.name}`);
+  });
+});

@@ -116,6 +116,8 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
 
   /** The running worker's affinity map made to name exactly the backends the state says share (no reload). */
   async function syncAffinity(state: ProxyState): Promise<void> {
+    // HAProxy loads the map only for the backends that use it: with no site there is none to change.
+    if (!state.sites.length) return;
     const want = new Set(state.sites.filter((s) => s.affinity).map((s) => backendOf(s.id)));
     const have = new Set(await api.mapKeys(files.affinity));
     for (const backend of want) if (!have.has(backend)) await api.expect(`add map ${files.affinity} ${backend} 1`);
