@@ -7,7 +7,7 @@
  * measured in bench/keeper; here every wait is only bounded so a broken keeper fails.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,10 +44,28 @@ function readProxyState(h: Harness): { id: string; vhosts: string[]; servers: { 
 
 const containerIp = (name: string, network: string) => execFileSync('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name]).toString().trim();
 
-/** The pid of the proxy master refit started (HAProxy's, or the nginx edge's: the tier clients talk to). */
-function proxyMasterPid(h: Harness): number {
+/**
+ * The pid of the proxy master refit started (HAProxy's, or the nginx edge's: the tier clients
+ * talk to). HAProxy rewrites its pid file on every reload, for a moment missing or empty: read
+ * again until it names a pid (bounded).
+ */
+async function proxyMasterPid(h: Harness): Promise<number> {
   const pidFile = h.proxy === 'haproxy' ? join(h.stateDir, '..', 'haproxy', 'haproxy.pid') : join(h.stateDir, '..', 'nginx', 'edge', 'nginx.pid');
-  return Number(readFileSync(pidFile, 'utf8').trim());
+  for (let i = 0; i < BOUND_MS / 10; i++) {
+    const pid = Number((existsSync(pidFile) ? readFileSync(pidFile, 'utf8') : '').trim());
+    if (pid > 0) return pid;
+    await sleep(10);
+  }
+  throw new Error(`${pidFile} named no pid within ${BOUND_MS} ms`);
+}
+
+/** What a failed wait shows besides the daemon's log: the proxy's processes and files, and where the daemon's threads wait. */
+function diagnostics(h: Harness, daemonPid: number | undefined): string {
+  const runDir = join(h.stateDir, '..', h.proxy);
+  const ps = execFileSync('ps', ['-eo', 'pid,ppid,stat,etime,wchan:24,args'], { encoding: 'utf8' }).split('\n');
+  const files = execFileSync('sh', ['-c', `for f in $(find ${runDir} -maxdepth 2 \\( -name '*.pid*' -o -name '*.lock' \\)); do echo "$f: $(cat $f)"; done`], { encoding: 'utf8' });
+  const threads = daemonPid ? execFileSync('sh', ['-c', `for t in /proc/${daemonPid}/task/*; do echo "$t $(cut -d' ' -f3 $t/stat) $(cat $t/wchan)"; done`], { encoding: 'utf8' }) : '';
+  return [ps[0], ...ps.filter((l) => l.includes(runDir) || / (haproxy|nginx): /.test(l)), files, `daemon ${daemonPid} threads (state, wchan):`, threads].join('\n');
 }
 
 describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving between windows', (proxy) => {
@@ -78,7 +96,7 @@ describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving betw
   /** Resolves once the daemon's log says `what` (bounded). */
   const logged = async (what: RegExp) => {
     for (let i = 0; i < BOUND_MS / 100 && !what.test(log); i++) await sleep(100);
-    expect(what.test(log), `the daemon never logged ${what}:\n${log}`).toBe(true);
+    expect(what.test(log), `the daemon never logged ${what}:\n${log}\n${what.test(log) ? '' : diagnostics(h, daemon.pid)}`).toBe(true);
   };
 
   it('brings the proxy up at start and serves the site', async () => {
@@ -111,11 +129,11 @@ describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving betw
   });
 
   it('starts a proxy killed with SIGKILL again, and serves', async () => {
-    const pid = proxyMasterPid(h);
+    const pid = await proxyMasterPid(h);
     process.kill(pid, 'SIGKILL');
     // (nginx workers outlive their master and go on serving; only a new master is a restart.)
     await logged(/proxy was not running: started it again from its state/);
-    expect(proxyMasterPid(h)).not.toBe(pid);
+    expect(await proxyMasterPid(h)).not.toBe(pid);
     await servedAgain(h, site);
   });
 

@@ -29,15 +29,17 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/** The harness config plus an open window, metrics on `port`, and only this suite's images (other suites' sites share the host). */
+/** The harness config plus a window open now, metrics on `port`, and only this suite's images (other suites' sites share the host). */
 function daemonConfig(port: number): string {
   const config = parse(readFileSync(h.env.REFIT_CONFIG, 'utf8')) as Record<string, unknown>;
   const file = join(dirname(h.env.REFIT_CONFIG), 'refit-daemon.yml');
+  const now = new Date();
   writeFileSync(
     file,
     stringify({
       ...config,
-      schedule: { cron: '* * * * *', timezone: 'UTC', windowMinutes: 60 },
+      // One window, opened this minute, for an hour: exactly one pass (a window every minute opened a second pass while the test read the first).
+      schedule: { cron: `${now.getUTCMinutes()} ${now.getUTCHours()} * * *`, timezone: 'UTC', windowMinutes: 60 },
       metrics: { enabled: true, listen: `127.0.0.1:${port}` },
       images: { labels: [], references: [`${h.registry.host}/web:*`] },
     }),

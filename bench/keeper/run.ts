@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { runCompose } from '../../src/compose/cli.js';
+import { masterRecordOf } from '../../src/proxy/master.js';
 import { startHarness, type Harness, type TestSite } from '../../test/support/host-harness.js';
 import { REPO_ROOT, refitCommand } from '../../test/support/refit-cli.js';
 import { suiteName } from '../../test/support/suite.js';
@@ -70,7 +71,8 @@ function proxyServers(h: Harness, site: TestSite): { ip: string; state: string }
 }
 
 const ipOf = (site: TestSite) => execFileSync('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${site.project}_front").IPAddress}}`, site.container]).toString().trim();
-const masterPid = (h: Harness) => Number(readFileSync(h.proxy === 'haproxy' ? join(h.stateDir, '..', 'haproxy', 'haproxy.pid') : join(h.stateDir, '..', 'nginx', 'edge', 'nginx.pid'), 'utf8').trim());
+/** From refit's record of the master: HAProxy's own pid file is empty for a moment at each reload. */
+const masterPid = (h: Harness) => Number(readFileSync(masterRecordOf(h.proxy === 'haproxy' ? join(h.stateDir, '..', 'haproxy', 'haproxy.pid') : join(h.stateDir, '..', 'nginx', 'edge', 'nginx.pid')), 'utf8').trim());
 /** A live master other than `old` has written the pid file. */
 function newMaster(h: Harness, old: number): boolean {
   try {

@@ -87,4 +87,25 @@ describe('the proxy keeper', () => {
       await k.keeper.stop();
     }
   });
+
+  it("says so too when the proxy was gone only by the time a sync's apply looked, and that apply started it again", async () => {
+    const k = setup();
+    try {
+      await k.keeper.ready;
+      const apply = k.proxy.apply.bind(k.proxy);
+      let dieBeforeApply = true;
+      // revive saw it running; the sync's apply then finds it gone and starts it (the adapter reports that).
+      k.proxy.apply = async (sites, o = {}) => {
+        await apply(sites, o);
+        if (dieBeforeApply) o.restarted?.();
+        dieBeforeApply = false;
+      };
+      const restarted = k.nextSync((r) => r.restarted);
+      k.event();
+      await restarted;
+      expect(k.logs.filter((l) => /proxy was not running: started it again from its state/.test(l))).toHaveLength(1);
+    } finally {
+      await k.keeper.stop();
+    }
+  });
 });

@@ -68,6 +68,8 @@ export function startKeeper(d: KeeperDeps): Keeper {
         // A dead proxy is started here too (an apply would do it silently): say so.
         await revive();
         const report = await syncProxy(d);
+        // Gone between revive's look and the sync's apply, which started it again.
+        if (report.restarted) d.log.warn(restartedNote());
         if (report.waiting.length) schedule(d.retryMs);
         resolveReady?.(report);
         resolveReady = null;
@@ -85,12 +87,13 @@ export function startKeeper(d: KeeperDeps): Keeper {
     }
   }
 
+  const restartedNote = () => `the ${d.proxy.kind} proxy was not running: started it again from its state`;
   d.watch(() => schedule(d.debounceMs), stopping.signal);
   const reconcile = setInterval(() => schedule(0), d.reconcileMs);
   /** Starts the proxy again when its process is gone; true when it had to. */
   async function revive(): Promise<boolean> {
     const restarted = await d.proxy.revive();
-    if (restarted) d.log.warn(`the ${d.proxy.kind} proxy was not running: started it again from its state`);
+    if (restarted) d.log.warn(restartedNote());
     return restarted;
   }
   let supervising = false;

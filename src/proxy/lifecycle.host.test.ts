@@ -155,6 +155,19 @@ describe.each(['haproxy', 'nginx'] as const)('%s', (kind) => {
     for (let i = 0; i < 6; i++) expect(await get(httpPort, 'ws.example')).toBe(`200 served by ${b.name}`);
     expect((await proxy.list('ws.web')).map((s) => [s.name, s.state]).sort()).toEqual([[a.name, 'drain'], [b.name, 'ready']]);
   });
+
+  it('an apply that finds the process gone starts it again and reports the restart; one that finds it running reports none', async () => {
+    const sites = [{ id: 'ws.web', vhosts: ['ws.example'], servers: [b] }];
+    let restarts = 0;
+    await proxy.apply(sites, { restarted: () => restarts++ });
+    expect(restarts).toBe(0);
+    const pidFiles = kind === 'haproxy' ? [join(runDir(), 'haproxy.pid')] : [join(runDir(), 'edge', 'nginx.pid')];
+    for (const f of pidFiles) process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
+    await proxy.apply(sites, { restarted: () => restarts++ });
+    expect(restarts).toBe(1);
+    expect(await proxy.revive()).toBe(false);
+    expect(await get(httpPort, 'ws.example')).toBe(`200 served by ${b.name}`);
+  });
 });
 
 describe.each(['haproxy', 'nginx'] as const)('%s on a host with no site yet', (kind) => {

@@ -69,6 +69,8 @@ export interface SyncReport {
   waiting: { container: string; reason: string }[];
   /** Sites left as they were because a maintenance owns them (or just did). */
   busy: string[];
+  /** The proxy had been set up and its process was gone: this sync started it again from its state. */
+  restarted: boolean;
 }
 
 const CHECKS_AT_ONCE = 8;
@@ -80,8 +82,9 @@ export async function syncProxy(d: SyncDeps): Promise<SyncReport> {
   const rotation = await inRotationNow(d.proxy, proxySitesOf(found.sites, d.network).sites.filter((s) => !busy.has(s.id)));
   const plan = planSync(found.sites, d.network, rotation, busy);
   // What runs now, without anything new: servers that are gone or moved leave at once.
-  const observed = d.watched ? { observed: d.watched } : {};
-  await d.proxy.apply(plan.sites, { owned: () => (busy = d.busySince(since)), ...observed });
+  let restarted = false;
+  const options = { owned: () => (busy = d.busySince(since)), ...(d.watched ? { observed: d.watched } : {}), restarted: () => (restarted = true) };
+  await d.proxy.apply(plan.sites, options);
 
   const waiting: SyncReport['waiting'] = [];
   const checks = await inBatches(plan.toCheck.filter((c) => !busy.has(c.siteId)), CHECKS_AT_ONCE, async (c) => ({ c, verdict: await d.checkHealth(c.target) }));
@@ -91,8 +94,8 @@ export async function syncProxy(d: SyncDeps): Promise<SyncReport> {
     else waiting.push({ container: c.server.name, reason: `not healthy yet at ${address(c.server)}: ${verdict.reason}` });
   }
   const sites = plan.sites.map((s) => ({ ...s, servers: [...s.servers, ...(joined.get(s.id) ?? [])] }));
-  if (joined.size) await d.proxy.apply(sites, { owned: () => (busy = d.busySince(since)), ...observed });
-  return { sites, skipped: plan.skipped, waiting, busy: [...busy].sort() };
+  if (joined.size) await d.proxy.apply(sites, options);
+  return { sites, skipped: plan.skipped, waiting, busy: [...busy].sort(), restarted };
 }
 
 /** The servers in rotation in each site (none while the proxy is not running, or a site it does not know yet). */

@@ -43,6 +43,11 @@ export interface ApplyOptions {
    * Absent: counting stays as it is.
    */
   observed?: () => ReadonlySet<string>;
+  /**
+   * Called when the proxy had been set up, its process was gone, and this apply started it
+   * again from its state (what `revive` does, done on the way): a restart is always reported.
+   */
+  restarted?: () => void;
 }
 
 /** Where a proxy listens for the public, as refit's own probes reach it. */

@@ -34,7 +34,7 @@ export function proxyCommand(): Command {
   proxy.addCommand(
     new Command('sync')
       .description('apply the running managed sites to the proxy (vhosts, healthy servers); starts the proxy when it is not running')
-      .option('--json', 'print the result as JSON: { proxy, applied, sites: [{ id, vhosts, servers }], skipped: [{ container, reason }], waiting: [{ container, reason }], busy: [siteId] }')
+      .option('--json', 'print the result as JSON: { proxy, applied, sites: [{ id, vhosts, servers }], skipped: [{ container, reason }], waiting: [{ container, reason }], busy: [siteId], restarted }')
       .addHelpText('after', '\nExamples:\n  refit proxy sync\n  refit proxy sync --json | jq ".sites[].id"')
       .action(async (_opts, cmd: Command) => {
         const ctx = contextOf(cmd);
@@ -43,7 +43,7 @@ export function proxyCommand(): Command {
         let out: SyncOutput;
         if (!adapter.zeroDowntime) {
           const plan = proxySitesOf((await discover()).sites, ctx.config.proxy.network);
-          out = { proxy: adapter.kind, applied: false, sites: plan.sites, skipped: plan.skipped, waiting: [], busy: [] };
+          out = { proxy: adapter.kind, applied: false, sites: plan.sites, skipped: plan.skipped, waiting: [], busy: [], restarted: false };
         } else {
           // Read, never create, the journal: it only says which sites a maintenance is moving.
           const journal = existsSync(join(ctx.config.stateDir, 'journal.db')) ? openJournal(ctx.config.stateDir) : null;
@@ -71,7 +71,7 @@ export function proxyCommand(): Command {
 
 export function renderSync(r: SyncOutput): string[] {
   if (!r.applied) return [NO_PROXY_NOTE, `${r.sites.length} site(s) would be routed by a proxy; set proxy.type to haproxy or nginx`];
-  const lines = [`${r.proxy}: ${r.sites.length} site${r.sites.length === 1 ? '' : 's'} applied`];
+  const lines = [`${r.proxy}: ${r.sites.length} site${r.sites.length === 1 ? '' : 's'} applied${r.restarted ? ' (it was not running: started again from its state)' : ''}`];
   if (r.sites.length) {
     lines.push(
       ...table([

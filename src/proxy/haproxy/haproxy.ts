@@ -99,6 +99,9 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
     markLoaded(files.cfg);
   }
 
+  /** Set up once (a state saved) and its master not running. */
+  const gone = () => existsSync(files.state) && master.pid() === null;
+
   /** Brings the running proxy in line with an installed state: reload, or set the changed slots at runtime. */
   async function activate(state: ProxyState, { reload: structural }: { reload: boolean }): Promise<void> {
     const pid = master.pid();
@@ -161,8 +164,10 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
       exclusive(async () => {
         mkdirSync(o.runDir, { recursive: true, mode: 0o755 });
         chmodSync(o.runDir, 0o755);
+        const restarting = gone();
         const state = withSlots(applySites(readState(files.state), sites, opts.owned?.(), opts.observed?.()));
         await activate(state, await install(state));
+        if (restarting) opts.restarted?.();
       }),
 
     add: (siteId: string, up: Upstream) =>
@@ -268,9 +273,11 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
       };
     },
 
-    revive: () =>
+    // The daemon asks every second: only a proxy that looks gone takes the lock, and is looked at again under it.
+    revive: async () =>
+      gone() &&
       exclusive(async () => {
-        if (!existsSync(files.state) || master.pid() !== null) return false;
+        if (!gone()) return false;
         const state = withSlots(readState(files.state));
         await install(state);
         await start();

@@ -174,6 +174,9 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     return retired;
   }
 
+  /** Set up once (a state saved) and a tier's master not running. */
+  const gone = () => existsSync(stateFile) && running.some((n) => tiers[n].master.pid() === null);
+
   const requireRunning = () => {
     for (const name of running) tiers[name].master.require();
   };
@@ -185,7 +188,9 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     apply: (sites: ProxySite[], opts: ApplyOptions = {}) =>
       exclusive(async () => {
         prepareDirs();
+        const restarting = gone();
         await activate(applySites(readState(stateFile), sites, opts.owned?.(), opts.observed?.()));
+        if (restarting) opts.restarted?.();
       }),
 
     add: (siteId: string, up: Upstream) =>
@@ -260,11 +265,11 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
       };
     },
 
-    revive: () =>
+    // The daemon asks every second: only a proxy that looks gone takes the lock, and is looked at again under it.
+    revive: async () =>
+      gone() &&
       exclusive(async () => {
-        if (!existsSync(stateFile)) return false;
-        const dead = running.filter((n) => tiers[n].master.pid() === null);
-        if (!dead.length) return false;
+        if (!gone()) return false;
         prepareDirs();
         await activate(readState(stateFile));
         return true;
