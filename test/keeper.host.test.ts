@@ -65,7 +65,10 @@ function diagnostics(h: Harness, daemonPid: number | undefined): string {
   const ps = execFileSync('ps', ['-eo', 'pid,ppid,stat,etime,wchan:24,args'], { encoding: 'utf8' }).split('\n');
   const files = execFileSync('sh', ['-c', `for f in $(find ${runDir} -maxdepth 2 \\( -name '*.pid*' -o -name '*.lock' \\)); do echo "$f: $(cat $f)"; done`], { encoding: 'utf8' });
   const threads = daemonPid ? execFileSync('sh', ['-c', `for t in /proc/${daemonPid}/task/*; do echo "$t $(cut -d' ' -f3 $t/stat) $(cat $t/wchan)"; done`], { encoding: 'utf8' }) : '';
-  return [ps[0], ...ps.filter((l) => l.includes(runDir) || / (haproxy|nginx): /.test(l)), files, `daemon ${daemonPid} threads (state, wchan):`, threads].join('\n');
+  const mine = ps.filter((l) => l.includes(runDir));
+  // Standard streams of the proxy's processes: a pipe here is one refit may be waiting on.
+  const streams = mine.map((l) => l.trim().split(/\s+/)[0]!).map((pid) => `${pid}: ${[0, 1, 2].map((n) => execFileSync('sh', ['-c', `readlink /proc/${pid}/fd/${n} || true`], { encoding: 'utf8' }).trim()).join(' ')}`);
+  return [ps[0], ...mine, ...streams, files, `daemon ${daemonPid} threads (state, wchan):`, threads].join('\n');
 }
 
 describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving between windows', (proxy) => {
@@ -81,7 +84,8 @@ describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving betw
     // A window far away: no pass runs; what the daemon does here is keep the proxy.
     const config = join(h.stateDir, '..', 'daemon.yml');
     writeFileSync(config, `${h.configText}schedule: { cron: "0 3 1 1 *", windowMinutes: 1 }\n`);
-    daemon = spawn(...refitCommand(['daemon']), { env: { ...process.env, REFIT_CONFIG: config }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // At debug level the keeper says what it looks at: a failed wait shows where it stood.
+    daemon = spawn(...refitCommand(['daemon']), { env: { ...process.env, REFIT_CONFIG: config, REFIT_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] });
     daemon.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     daemon.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     exited = new Promise((resolve) => daemon.on('close', (code) => resolve(code)));
@@ -96,7 +100,7 @@ describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving betw
   /** Resolves once the daemon's log says `what` (bounded). */
   const logged = async (what: RegExp) => {
     for (let i = 0; i < BOUND_MS / 100 && !what.test(log); i++) await sleep(100);
-    expect(what.test(log), `the daemon never logged ${what}:\n${log}\n${what.test(log) ? '' : diagnostics(h, daemon.pid)}`).toBe(true);
+    expect(what.test(log), `the daemon never logged ${what}; its log without the supervisor's every-second lines:\n${log.trim().split('\n').filter((l) => !l.includes('"supervise: ')).slice(-80).join('\n')}\n${what.test(log) ? '' : diagnostics(h, daemon.pid)}`).toBe(true);
   };
 
   it('brings the proxy up at start and serves the site', async () => {
@@ -131,6 +135,7 @@ describe.each(['haproxy', 'nginx'] as const)('refit daemon keeps %s serving betw
   it('starts a proxy killed with SIGKILL again, and serves', async () => {
     const pid = await proxyMasterPid(h);
     process.kill(pid, 'SIGKILL');
+    log += `(test) ${new Date().toISOString()} SIGKILL to ${pid}\n`;
     // (nginx workers outlive their master and go on serving; only a new master is a restart.)
     await logged(/proxy was not running: started it again from its state/);
     expect(await proxyMasterPid(h)).not.toBe(pid);

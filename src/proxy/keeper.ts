@@ -16,7 +16,7 @@ import { syncProxy, type SyncDeps, type SyncReport } from './sync.js';
 export interface KeeperDeps extends SyncDeps {
   /** Calls `onChange` whenever something may have moved a site's traffic, until `signal` aborts. */
   watch(onChange: () => void, signal: AbortSignal): void;
-  log: { info(msg: string): void; warn(msg: string): void };
+  log: { info(msg: string): void; warn(msg: string): void; debug?(msg: string): void };
   /** Quiet time after an event before syncing (events come in bursts). */
   debounceMs: number;
   /** A full sync at least this often, events or not. */
@@ -66,10 +66,10 @@ export function startKeeper(d: KeeperDeps): Keeper {
     running = (async () => {
       try {
         // A dead proxy is started here too (an apply would do it silently): say so.
-        await revive();
-        const report = await syncProxy(d);
-        // Gone between revive's look and the sync's apply, which started it again.
-        if (report.restarted) d.log.warn(restartedNote());
+        await revive('sync');
+        // Gone between revive's look and the sync's apply, which started it again: said at once.
+        const report = await syncProxy({ ...d, onRestarted: () => d.log.warn(restartedNote()) });
+        d.log.debug?.(`synced ${report.sites.length} site(s)`);
         if (report.waiting.length) schedule(d.retryMs);
         resolveReady?.(report);
         resolveReady = null;
@@ -91,16 +91,18 @@ export function startKeeper(d: KeeperDeps): Keeper {
   d.watch(() => schedule(d.debounceMs), stopping.signal);
   const reconcile = setInterval(() => schedule(0), d.reconcileMs);
   /** Starts the proxy again when its process is gone; true when it had to. */
-  async function revive(): Promise<boolean> {
+  async function revive(why: string): Promise<boolean> {
+    d.log.debug?.(`${why}: is the ${d.proxy.kind} proxy running?`);
     const restarted = await d.proxy.revive();
     if (restarted) d.log.warn(restartedNote());
+    else d.log.debug?.(`${why}: the ${d.proxy.kind} proxy runs`);
     return restarted;
   }
   let supervising = false;
   const supervise = setInterval(() => {
     if (supervising) return;
     supervising = true;
-    revive()
+    revive('supervise')
       .then((restarted) => restarted && schedule(0))
       .catch((err: unknown) => d.log.warn(`the ${d.proxy.kind} proxy is not running and did not start: ${oneLine(err)}`))
       .finally(() => (supervising = false));

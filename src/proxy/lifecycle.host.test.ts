@@ -15,6 +15,7 @@ import { healthSchema, proxySchema } from '../config/schema.js';
 import { checkThroughProxy } from '../health/check.js';
 import { freePort } from '../registry/testing/local-registry.js';
 import { createProxy, type ProxyAdapter, type Upstream } from './adapter.js';
+import { processAlive, waitFor } from './process.js';
 
 let work: string;
 const apps: Server[] = [];
@@ -96,6 +97,13 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+/** SIGKILLs the masters the pid files name and waits until they are gone (a signal is delivered, not done, when kill returns). */
+async function killMasters(pidFiles: string[]): Promise<void> {
+  const pids = pidFiles.map((f) => Number(readFileSync(f, 'utf8').trim()));
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  expect(await waitFor(() => (pids.some(processAlive) ? undefined : true), 10_000)).toBe(true);
+}
+
 describe.each(['haproxy', 'nginx'] as const)('%s', (kind) => {
   let proxy: ProxyAdapter;
   let httpPort: number;
@@ -149,7 +157,7 @@ describe.each(['haproxy', 'nginx'] as const)('%s', (kind) => {
   it('after its process was SIGKILLed, revive starts it again from its state, the drained server still out of rotation', async () => {
     await proxy.drain('ws.web', a, { timeoutMs: 5_000 });
     const pidFiles = kind === 'haproxy' ? [join(runDir(), 'haproxy.pid')] : [join(runDir(), 'edge', 'nginx.pid'), join(runDir(), 'router', 'nginx.pid')];
-    for (const f of pidFiles) process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
+    await killMasters(pidFiles);
     expect(await proxy.revive()).toBe(true);
     expect(await proxy.revive()).toBe(false);
     for (let i = 0; i < 6; i++) expect(await get(httpPort, 'ws.example')).toBe(`200 served by ${b.name}`);
@@ -162,7 +170,7 @@ describe.each(['haproxy', 'nginx'] as const)('%s', (kind) => {
     await proxy.apply(sites, { restarted: () => restarts++ });
     expect(restarts).toBe(0);
     const pidFiles = kind === 'haproxy' ? [join(runDir(), 'haproxy.pid')] : [join(runDir(), 'edge', 'nginx.pid')];
-    for (const f of pidFiles) process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
+    await killMasters(pidFiles);
     await proxy.apply(sites, { restarted: () => restarts++ });
     expect(restarts).toBe(1);
     expect(await proxy.revive()).toBe(false);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcStat, serial, waitFor } from './process.js';
+import { parseProcStat, processAlive, runTool, serial, waitFor } from './process.js';
 
 describe('parseProcStat', () => {
   it('reads pid, state and parent even when the name holds spaces and parentheses', () => {
@@ -33,5 +33,24 @@ describe('serial', () => {
     await expect(failing).rejects.toThrow('boom');
     await third;
     expect(log).toEqual(['first', 'second', 'third']);
+  });
+});
+
+describe('runTool', () => {
+  it('is done when the command exits, though a process it forked (a daemonizing proxy) still holds its output', async () => {
+    const out = await runTool('sh', ['-c', 'sleep 60 & echo $!'], 'starting a daemon');
+    const daemon = Number(out.trim());
+    try {
+      expect(processAlive(daemon)).toBe(true);
+    } finally {
+      process.kill(daemon, 'SIGKILL');
+    }
+  });
+
+  it('quotes the command and the last lines of its output when it fails, and names a binary that is not there', async () => {
+    await expect(runTool('sh', ['-c', 'echo "line 1"; echo "[ALERT] bad bind" >&2; exit 3'], 'starting haproxy', 'check the ports')).rejects.toThrow(
+      /starting haproxy failed: `sh -c .*`: line 1 \| \[ALERT\] bad bind/,
+    );
+    await expect(runTool('refit-no-such-proxy', ['-v'], 'asking its version')).rejects.toThrow(/refit-no-such-proxy is not installed/);
   });
 });

@@ -4,9 +4,10 @@
  * /proc (nginx workers), running the proxy binary with its output kept for error messages,
  * and polling with a deadline.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { waitForLock } from '../journal/lock.js';
 import { RefitError } from '../errors.js';
 
@@ -72,17 +73,42 @@ export function livePid(pidFile: string, marker: string): number | null {
   return Number.isInteger(pid) && pid > 0 && processAlive(pid) && commandLine(pid).includes(marker) ? pid : null;
 }
 
-/** Runs a proxy binary; a failure becomes a RefitError that quotes the command and its output. */
-export function runTool(binary: string, args: string[], what: string, hint?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(binary, args, { timeout: 30_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve(`${stdout}${stderr}`);
-      const output = `${stderr}${stdout}`.trim().split('\n').filter(Boolean).slice(-6).join(' | ');
-      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-      const reason = missing ? `${binary} is not installed` : output || err.message;
-      reject(new RefitError('proxy', `${what} failed: \`${binary} ${args.join(' ')}\`: ${reason}`, hint, { cause: err }));
+const TOOL_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs a proxy binary; a failure becomes a RefitError that quotes the command and its output.
+ * Its output goes to a file of refit's, not to a pipe: a proxy that daemonizes hands its
+ * standard streams to the master it forks, which may hold them until its workers are ready (or
+ * for good), and waiting for a pipe to close would then wait for that master. Done is when the
+ * command itself exits.
+ */
+export async function runTool(binary: string, args: string[], what: string, hint?: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'refit-tool-'));
+  const file = join(dir, 'output');
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException }>((resolve) => {
+      const child = spawn(binary, args, { stdio: ['ignore', fd, fd] });
+      const timer = setTimeout(() => child.kill('SIGKILL'), TOOL_TIMEOUT_MS);
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        resolve({ code: null, signal: null, error });
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal });
+      });
     });
-  });
+    const output = readFileSync(file, 'utf8');
+    if (exit.code === 0) return output;
+    const last = output.trim().split('\n').filter(Boolean).slice(-6).join(' | ');
+    const reason =
+      exit.error?.code === 'ENOENT' ? `${binary} is not installed` : exit.error ? exit.error.message : exit.signal === 'SIGKILL' ? `no exit within ${TOOL_TIMEOUT_MS} ms` : last || `exit code ${exit.code ?? exit.signal}`;
+    throw new RefitError('proxy', `${what} failed: \`${binary} ${args.join(' ')}\`: ${reason}`, hint);
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

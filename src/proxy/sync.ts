@@ -60,6 +60,8 @@ export interface SyncDeps {
   busySince(since: Date): ReadonlySet<string>;
   /** Sites an open watch after an update counts (the proxy stops counting others); absent: counting stays as it is. */
   watched?(): ReadonlySet<string>;
+  /** Told at once when an apply had to start the proxy again (it had been set up, and its process was gone). */
+  onRestarted?(): void;
 }
 
 export interface SyncReport {
@@ -83,7 +85,11 @@ export async function syncProxy(d: SyncDeps): Promise<SyncReport> {
   const plan = planSync(found.sites, d.network, rotation, busy);
   // What runs now, without anything new: servers that are gone or moved leave at once.
   let restarted = false;
-  const options = { owned: () => (busy = d.busySince(since)), ...(d.watched ? { observed: d.watched } : {}), restarted: () => (restarted = true) };
+  const onRestart = () => {
+    restarted = true;
+    d.onRestarted?.();
+  };
+  const options = { owned: () => (busy = d.busySince(since)), ...(d.watched ? { observed: d.watched } : {}), restarted: onRestart };
   await d.proxy.apply(plan.sites, options);
 
   const waiting: SyncReport['waiting'] = [];

@@ -74,7 +74,7 @@ export function daemonCommand(): Command {
             // One attempt per sync: the keeper asks again every retryMs until the container is healthy.
             checkHealth: (t) => checkHealth(t, { ...ctx.config.health, attempts: ctx.config.health.successThreshold }),
             watch: (onChange, signal) => watchEngineEvents(ctx.engine(), onChange, signal, (line) => log.warn(line)),
-            log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+            log: { info: (m) => log.info(m), warn: (m) => log.warn(m), debug: (m) => log.debug(m) },
             debounceMs: proxy.keeper.debounceMs,
             reconcileMs: proxy.keeper.reconcileMs,
             superviseMs: proxy.keeper.superviseMs,

@@ -79,7 +79,11 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
     return { reload: loaded === null || skeleton(loaded) !== skeleton(text) };
   }
 
+  /** How many times this adapter started the proxy (an apply tells a restart by it). */
+  let starts = 0;
+
   async function start(): Promise<void> {
+    starts++;
     // -W master-worker, -D daemon: the master outlives this refit process; -S: the master CLI.
     await runTool(o.binary, ['-W', '-D', '-S', `${files.master},mode,600`, '-f', files.cfg, '-p', files.pid], 'starting haproxy');
     const worker = await waitFor(async () => (master.pid() !== null ? ((await api.workerPid().catch(() => null)) ?? undefined) : undefined), START_TIMEOUT_MS);
@@ -164,10 +168,12 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
       exclusive(async () => {
         mkdirSync(o.runDir, { recursive: true, mode: 0o755 });
         chmodSync(o.runDir, 0o755);
-        const restarting = gone();
+        // Set up before and started by this apply: it died before or during it (even while the new config was checked).
+        const setUp = existsSync(files.state);
+        const startsBefore = starts;
         const state = withSlots(applySites(readState(files.state), sites, opts.owned?.(), opts.observed?.()));
         await activate(state, await install(state));
-        if (restarting) opts.restarted?.();
+        if (setUp && starts > startsBefore) opts.restarted?.();
       }),
 
     add: (siteId: string, up: Upstream) =>

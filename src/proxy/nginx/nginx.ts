@@ -46,6 +46,8 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
   const user = process.getuid?.() === 0 ? o.user : null;
   const tiers = { router: tier('router', renderRouter), edge: tier('edge', renderEdge) };
   const running: TierName[] = o.edge === false ? ['router'] : ['router', 'edge'];
+  /** How many times this adapter started a tier (an apply tells a restart by it). */
+  let starts = 0;
 
   function tier(name: TierName, render: (i: NginxRenderInput) => string) {
     const f = tierFiles(o.runDir, name);
@@ -73,6 +75,7 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     }
 
     async function start(): Promise<void> {
+      starts++;
       await endOrphans();
       if (name === 'router') rmSync(routerSocket(o.runDir), { force: true });
       // umask 0: the router's socket must be connectable by the edge's workers (its directory guards it).
@@ -188,9 +191,11 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     apply: (sites: ProxySite[], opts: ApplyOptions = {}) =>
       exclusive(async () => {
         prepareDirs();
-        const restarting = gone();
+        // Set up before and a tier started by this apply: it died before or during it (even while the new config was checked).
+        const setUp = existsSync(stateFile);
+        const startsBefore = starts;
         await activate(applySites(readState(stateFile), sites, opts.owned?.(), opts.observed?.()));
-        if (restarting) opts.restarted?.();
+        if (setUp && starts > startsBefore) opts.restarted?.();
       }),
 
     add: (siteId: string, up: Upstream) =>
