@@ -5,7 +5,8 @@
  * listener. The upstreams are small servers in this process on loopback.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -190,5 +191,47 @@ describe.each(['haproxy', 'nginx'] as const)('%s on a host with no site yet', (k
     const first = await app(`${kind}-first`);
     await proxy.apply([{ id: 'first.web', vhosts: ['first.example'], servers: [first] }]);
     expect(await get(httpPort, 'first.example')).toBe(`200 served by ${first.name}`);
+  });
+});
+
+describe.each(['haproxy', 'nginx'] as const)('%s killed while an apply checks its new config', (kind) => {
+  let proxy: ProxyAdapter | undefined;
+  afterAll(async () => proxy?.stop());
+
+  it('is started again by that apply, which reports the restart', async () => {
+    const dir = join(work, `${kind}-killed-in-check`);
+    const runDir = join(dir, 'run');
+    const pidFile = kind === 'haproxy' ? join(runDir, 'haproxy.pid') : join(runDir, 'edge', 'nginx.pid');
+    const armed = join(dir, 'armed');
+    const real = execFileSync('sh', ['-c', `command -v ${kind}`], { encoding: 'utf8' }).trim();
+    // Stands in for the proxy binary: once armed, its config check (-c, nginx -t) first kills the master and waits until it is gone.
+    const check = kind === 'haproxy' ? '-c' : '-t';
+    const wrapper = join(dir, kind);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      wrapper,
+      [
+        '#!/bin/sh',
+        `case " $* " in *" ${check} "*) if [ -f ${armed} ]; then rm -f ${armed}; pid=$(cat ${pidFile}); kill -9 "$pid"`,
+        `  for i in $(seq 1 200); do [ -d /proc/"$pid" ] && [ "$(cut -d' ' -f3 /proc/"$pid"/stat)" != Z ] || break; sleep 0.05; done; fi ;; esac`,
+        `exec ${real} "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const httpPort = await freePort();
+    proxy = createProxy(proxySchema.parse({ type: kind, [kind]: { binary: wrapper, runDir, bind: '127.0.0.1', httpPort, httpsPort: await freePort(), certDir: join(work, 'no-certs') } }));
+    const server = await app(`${kind}-check`);
+    const sites = [{ id: 'check.web', vhosts: ['check.example'], servers: [server] }];
+    await proxy.apply(sites);
+    const before = Number(readFileSync(pidFile, 'utf8').trim());
+
+    let restarts = 0;
+    writeFileSync(armed, '');
+    await proxy.apply(sites, { restarted: () => restarts++ });
+    expect(existsSync(armed)).toBe(false);
+    expect(processAlive(before)).toBe(false);
+    expect(restarts).toBe(1);
+    expect(await get(httpPort, 'check.example')).toBe(`200 served by ${server.name}`);
   });
 });
