@@ -24,6 +24,8 @@ export interface SiteEntry {
   observed?: boolean;
   /** Clients stay with the server that first answered them (a cookie); only while two versions share the site. */
   affinity?: boolean;
+  /** HAProxy: the server slots its config holds for the site (haproxy/slots.ts); grows with the site, never shrinks. */
+  slots?: number;
 }
 
 export interface ProxyState {
@@ -60,7 +62,7 @@ export function applySites(prev: ProxyState, sites: ProxySite[], owned: Readonly
     const before = prev.sites.find((s) => s.id === site.id);
     const counted = before?.observed && (!observed || observed.has(site.id)) ? { observed: true } : {};
     if (before && owned.has(site.id)) {
-      next.push({ id: site.id, vhosts: [...site.vhosts], servers: before.servers, ...counted, ...(before.affinity ? { affinity: true } : {}) });
+      next.push({ id: site.id, vhosts: [...site.vhosts], servers: before.servers, ...counted, ...(before.affinity ? { affinity: true } : {}), ...slotsOf(before) });
       continue;
     }
     const servers: ServerEntry[] = [];
@@ -70,12 +72,14 @@ export function applySites(prev: ProxyState, sites: ProxySite[], owned: Readonly
       const slot = before?.servers.find((s) => s.name === up.name)?.slot;
       servers.push({ name: up.name, ip: up.ip, port: up.port, state: 'ready', ...(slot ? { slot } : {}) });
     }
-    next.push({ id: site.id, vhosts: [...site.vhosts], servers, ...counted });
+    next.push({ id: site.id, vhosts: [...site.vhosts], servers, ...counted, ...slotsOf(before) });
   }
   // An owned site the set no longer names (its container was just recreated or stopped) stays too.
   for (const site of prev.sites) if (owned.has(site.id) && !seen.has(site.id)) next.push(site);
   return { sites: next };
 }
+
+const slotsOf = (site: SiteEntry | undefined) => (site?.slots ? { slots: site.slots } : {});
 
 /** Adds the server to the site, or updates its address and state when it is already there (keeping its slot). */
 export function withServer(state: ProxyState, siteId: string, up: Upstream, serverState: ServerEntry['state']): ProxyState {

@@ -4,8 +4,10 @@
  * run time: a slot is an ordinary config line, so it can carry health checks and be the target
  * of `use-server` (refit's probes pin a request to one server that way), and the runtime API
  * only changes its address and state. Which container sits in which slot is kept in the proxy
- * state (pure functions here); a backend always has a free slot for the next server, so only
- * a site that grows past its slots needs a reload.
+ * state (pure functions here). A backend has room for a maintenance's shadow and still one
+ * free slot, and never gives a slot back (a smaller config would be a reload for nothing), so
+ * only a site that grows past its slots needs a reload: every reload closes the kept-alive
+ * client connections of every site, as the old worker answers their next request.
  */
 import type { ProxyState, ServerEntry, SiteEntry } from '../state.js';
 
@@ -13,13 +15,16 @@ const PREFIX = 's';
 export const slotName = (n: number) => `${PREFIX}${n}`;
 const indexOf = (slot: string) => Number(slot.slice(PREFIX.length));
 
-/** Slots rendered for a site: one more than it has servers (at least two), and never fewer than it uses. */
+/** A site's container, its shadow during a maintenance, and one free slot. */
+const MIN_SLOTS = 3;
+
+/** Slots rendered for a site: one more than it has servers (at least three), and never fewer than it had or uses. */
 export function slotCount(site: SiteEntry): number {
   const highest = Math.max(0, ...site.servers.map((s) => (s.slot ? indexOf(s.slot) : 0)));
-  return Math.max(2, site.servers.length + 1, highest);
+  return Math.max(MIN_SLOTS, site.slots ?? 0, site.servers.length + 1, highest);
 }
 
-/** Every server gets a slot: the one it had, else the lowest free one. */
+/** Every server gets a slot: the one it had, else the lowest free one; the site keeps its slot count. */
 export function withSlots(state: ProxyState): ProxyState {
   return {
     sites: state.sites.map((site) => {
@@ -31,7 +36,7 @@ export function withSlots(state: ProxyState): ProxyState {
         taken.add(slotName(n));
         return { ...s, slot: slotName(n) };
       });
-      return { ...site, servers };
+      return { ...site, servers, slots: slotCount({ ...site, servers }) };
     }),
   };
 }
