@@ -228,10 +228,60 @@ describe.each(['haproxy', 'nginx'] as const)('%s killed while an apply checks it
 
     let restarts = 0;
     writeFileSync(armed, '');
-    await proxy.apply(sites, { restarted: () => restarts++ });
+    // A new vhost: a config the proxy must check (an unchanged one needs no check).
+    await proxy.apply([{ ...sites[0]!, vhosts: ['check.example', 'www.check.example'] }], { restarted: () => restarts++ });
     expect(existsSync(armed)).toBe(false);
     expect(processAlive(before)).toBe(false);
     expect(restarts).toBe(1);
-    expect(await get(httpPort, 'check.example')).toBe(`200 served by ${server.name}`);
+    expect(await get(httpPort, 'www.check.example')).toBe(`200 served by ${server.name}`);
+  });
+});
+
+/**
+ * Each config check is a whole proxy start-up (certificates included), at a pass's pace several
+ * per site on a host of a hundred: only a config the running proxy has not loaded is checked.
+ * A wrapper binary logs every run of the proxy binary.
+ */
+describe.each(['haproxy', 'nginx'] as const)('%s config checks', (kind) => {
+  let proxy: ProxyAdapter | undefined;
+  afterAll(async () => proxy?.stop());
+
+  it('run for a config the running proxy has not loaded, not for one it runs already', async () => {
+    const dir = join(work, `${kind}-checks`);
+    const runs = join(dir, 'runs.log');
+    const real = execFileSync('sh', ['-c', `command -v ${kind}`], { encoding: 'utf8' }).trim();
+    const wrapper = join(dir, kind);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(wrapper, ['#!/bin/sh', `echo "$*" >> ${runs}`, `exec ${real} "$@"`, ''].join('\n'), { mode: 0o755 });
+    const checks = () => (existsSync(runs) ? readFileSync(runs, 'utf8') : '').split('\n').filter((l) => l.split(' ').includes(kind === 'haproxy' ? '-c' : '-t')).length;
+    const httpPort = await freePort();
+    proxy = createProxy(proxySchema.parse({ type: kind, [kind]: { binary: wrapper, runDir: join(dir, 'run'), bind: '127.0.0.1', httpPort, httpsPort: await freePort(), certDir: join(work, 'no-certs') } }));
+    const [one, two] = [await app(`${kind}-one`), await app(`${kind}-two`)];
+    const sites = [{ id: 'checks.web', vhosts: ['checks.example'], servers: [one] }];
+
+    await proxy.apply(sites);
+    const first = checks();
+    expect(first).toBeGreaterThan(0);
+    await proxy.apply(sites);
+    expect(checks()).toBe(first);
+    await proxy.apply([{ ...sites[0]!, vhosts: ['checks.example', 'www.checks.example'] }]);
+    expect(checks()).toBeGreaterThan(first);
+
+    // HAProxy moves servers in and out of a free slot at runtime: the file it would reload holds them, unchecked.
+    const before = checks();
+    await proxy.add('checks.web', two);
+    expect((await proxy.drain('checks.web', one, { timeoutMs: 5000 })).drained).toBe(true);
+    await proxy.remove('checks.web', one);
+    expect(await get(httpPort, 'www.checks.example')).toBe(`200 served by ${two.name}`);
+    if (kind === 'haproxy') {
+      expect(checks()).toBe(before);
+      // ... and a restart from that file serves what the runtime had.
+      await killMasters([join(dir, 'run', 'haproxy.pid')]);
+      expect(await proxy.revive()).toBe(true);
+      expect(await get(httpPort, 'checks.example')).toBe(`200 served by ${two.name}`);
+    } else {
+      // nginx's router is reloaded for every server change, each new config checked first.
+      expect(checks()).toBeGreaterThan(before);
+    }
   });
 });

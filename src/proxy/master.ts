@@ -69,8 +69,11 @@ export async function installConfig(cfg: string, text: string, check: (candidate
   writeFileAtomic(candidate, text, 0o600);
   await check(candidate);
   writeFileAtomic(cfg, text, 0o600);
-  return { loaded: readOrNull(loadedFile(cfg)) };
+  return { loaded: loadedConfig(cfg) };
 }
+
+/** The config the running proxy loaded at its last start or reload (null: none known). */
+export const loadedConfig = (cfg: string): string | null => readOrNull(loadedFile(cfg));
 
 /** After a start or reload took `cfg`: remembers it as what the running proxy has loaded. */
 export function markLoaded(cfg: string): void {

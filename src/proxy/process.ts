@@ -9,6 +9,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { waitForLock } from '../journal/lock.js';
+import { commandAtWorkPriority, notStarted } from '../priority/priority.js';
 import { RefitError } from '../errors.js';
 
 export interface ProcStat {
@@ -77,18 +78,21 @@ const TOOL_TIMEOUT_MS = 30_000;
 
 /**
  * Runs a proxy binary; a failure becomes a RefitError that quotes the command and its output.
+ * A config check is refit's heavy work, not the proxy's: it runs at the work priority
+ * (priority/priority.ts) with `atWorkPriority`.
  * Its output goes to a file of refit's, not to a pipe: a proxy that daemonizes hands its
  * standard streams to the master it forks, which may hold them until its workers are ready (or
  * for good), and waiting for a pipe to close would then wait for that master. Done is when the
  * command itself exits.
  */
-export async function runTool(binary: string, args: string[], what: string, hint?: string): Promise<string> {
+export async function runTool(binary: string, args: string[], what: string, hint?: string, opts: { atWorkPriority?: boolean } = {}): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'refit-tool-'));
   const file = join(dir, 'output');
   const fd = openSync(file, 'wx', 0o600);
   try {
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException }>((resolve) => {
-      const child = spawn(binary, args, { stdio: ['ignore', fd, fd] });
+      const command = opts.atWorkPriority ? commandAtWorkPriority(binary, args) : { file: binary, args };
+      const child = spawn(command.file, command.args, { stdio: ['ignore', fd, fd] });
       const timer = setTimeout(() => child.kill('SIGKILL'), TOOL_TIMEOUT_MS);
       child.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -102,8 +106,11 @@ export async function runTool(binary: string, args: string[], what: string, hint
     const output = readFileSync(file, 'utf8');
     if (exit.code === 0) return output;
     const last = output.trim().split('\n').filter(Boolean).slice(-6).join(' | ');
+    const unstarted = opts.atWorkPriority ? notStarted(exit.code, output) : null;
     const reason =
-      exit.error?.code === 'ENOENT' ? `${binary} is not installed` : exit.error ? exit.error.message : exit.signal === 'SIGKILL' ? `no exit within ${TOOL_TIMEOUT_MS} ms` : last || `exit code ${exit.code ?? exit.signal}`;
+      exit.error?.code === 'ENOENT' || unstarted?.includes('No such file')
+        ? `${binary} is not installed`
+        : (unstarted ?? (exit.error ? exit.error.message : exit.signal === 'SIGKILL' ? `no exit within ${TOOL_TIMEOUT_MS} ms` : last || `exit code ${exit.code ?? exit.signal}`));
     throw new RefitError('proxy', `${what} failed: \`${binary} ${args.join(' ')}\`: ${reason}`, hint);
   } finally {
     closeSync(fd);

@@ -15,13 +15,13 @@ import { kill } from 'node:process';
 import type { HaproxyConfig, ProxyConfig } from '../../config/schema.js';
 import { RefitError } from '../../errors.js';
 import { certCovering, loadCerts } from '../certs.js';
-import { installConfig, markLoaded, masterOf } from '../master.js';
+import { installConfig, loadedConfig, markLoaded, masterOf } from '../master.js';
 import { probeAddress, probeToken } from '../probe.js';
 import { exclusiveProxy, runTool, waitFor } from '../process.js';
 import { readState, writeFileAtomic, writeState } from '../state-file.js';
 import { applySites, findServer, requireSite, withFlag, withoutServer, withServer, type ProxyState } from '../state.js';
 import type { ApplyOptions, DrainOptions, DrainResult, Listener, ProbeRoute, ProxyAdapter, ProxySite, ServerCounters, Upstream, UpstreamState } from '../types.js';
-import { backendOf, PROBE_HEADER, PROBE_SERVER_HEADER, renderAffinityMap, renderHaproxy, SERVED_BY_HEADER, type HaproxyRenderInput } from './render.js';
+import { backendOf, onlyServersDiffer, PROBE_HEADER, PROBE_SERVER_HEADER, renderAffinityMap, renderHaproxy, SERVED_BY_HEADER, type HaproxyRenderInput } from './render.js';
 import { MasterCli, RuntimeApi, type ServerStat } from './runtime.js';
 import { withSlots } from './slots.js';
 
@@ -63,20 +63,27 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
   }
 
   /**
-   * Renders the state into haproxy.cfg, checked by `haproxy -c` before it replaces the old
-   * file, and saves the state. Says whether a reload is needed: only when the structure the
-   * running proxy loaded changed (sites, vhosts, certificates, slot count); a server's address
-   * and state in an existing slot are set at runtime.
+   * Renders the state into haproxy.cfg and saves the state. Says whether a reload is needed:
+   * only when the structure the running proxy loaded changed (sites, vhosts, certificates, slot
+   * count), and only then is the new file checked by `haproxy -c` (at refit's work priority)
+   * before it replaces the old one; a server's address and state in an existing slot are set
+   * at runtime, and the file with them differs from the loaded one only in server lines.
    */
   async function install(state: ProxyState): Promise<{ reload: boolean }> {
     const text = renderHaproxy(renderInput(state));
     // Read when HAProxy loads its config; at runtime the worker's copy is changed (syncAffinity).
     writeFileAtomic(files.affinity, renderAffinityMap(state.sites), 0o600);
-    const { loaded } = await installConfig(files.cfg, text, (candidate) =>
-      runTool(o.binary, ['-c', '-q', '-f', candidate], 'checking the rendered HAProxy config', `the rendered file is kept at ${candidate}`),
-    );
+    const loaded = loadedConfig(files.cfg);
+    const reload = loaded === null || !onlyServersDiffer(loaded, text);
+    if (reload) {
+      await installConfig(files.cfg, text, (candidate) =>
+        runTool(o.binary, ['-c', '-q', '-f', candidate], 'checking the rendered HAProxy config', `the rendered file is kept at ${candidate}`, { atWorkPriority: true }),
+      );
+    } else {
+      writeFileAtomic(files.cfg, text, 0o600);
+    }
     writeState(files.state, state);
-    return { reload: loaded === null || skeleton(loaded) !== skeleton(text) };
+    return { reload };
   }
 
   /** How many times this adapter started the proxy (an apply tells a restart by it). */
@@ -292,10 +299,5 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
 
     stop: master.stop,
   };
-}
-
-/** The config without the servers' addresses and states: what only a reload can change. */
-function skeleton(cfg: string): string {
-  return cfg.replace(/^( {2}server s\d+) .*$/gm, '$1');
 }
 

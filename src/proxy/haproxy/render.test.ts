@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderAffinityMap, renderHaproxy, type HaproxyRenderInput } from './render.js';
+import { onlyServersDiffer, renderAffinityMap, renderHaproxy, type HaproxyRenderInput } from './render.js';
 
 const input = (o: Partial<HaproxyRenderInput> = {}): HaproxyRenderInput => ({
   adminSocket: '/run/refit/haproxy/admin.sock',
@@ -89,5 +89,36 @@ describe('renderHaproxy', () => {
     expect(http).toContain('http-request del-header X-Forwarded-SSL');
     const https = cfg.slice(cfg.indexOf('frontend https'));
     expect(https).toContain('http-request set-header X-Forwarded-SSL on');
+  });
+});
+
+describe('onlyServersDiffer', () => {
+  const loaded = renderHaproxy(input());
+  const [shop, blog] = input().sites;
+  const withShopServers = (servers: NonNullable<typeof shop>['servers']) => renderHaproxy(input({ sites: [{ ...shop!, servers }, blog!] }));
+
+  it('holds for the same config, and for servers that moved, left, or changed state in their slots', () => {
+    expect(onlyServersDiffer(loaded, loaded)).toBe(true);
+    const moved = withShopServers([
+      { name: 'shop-web-1', ip: '172.20.0.9', port: 81, state: 'drain', slot: 's1' },
+      { name: 'shop-web-3', ip: '172.20.0.7', port: 80, state: 'ready', slot: 's2' },
+    ]);
+    expect(moved).not.toBe(loaded);
+    expect(onlyServersDiffer(loaded, moved)).toBe(true);
+  });
+
+  it('fails for anything a reload must load: a site, a vhost, a slot more, a certificate, a timeout', () => {
+    expect(onlyServersDiffer(loaded, renderHaproxy(input({ sites: [shop!] })))).toBe(false);
+    expect(onlyServersDiffer(loaded, renderHaproxy(input({ sites: [{ ...shop!, vhosts: ['shop.example'] }, blog!] })))).toBe(false);
+    expect(onlyServersDiffer(loaded, withShopServers([...shop!.servers, { name: 'shop-web-4', ip: '172.20.0.8', port: 80, state: 'ready', slot: 's4' }]))).toBe(false);
+    expect(onlyServersDiffer(loaded, renderHaproxy(input({ certFiles: ['/etc/refit/certs/shop.pem'] })))).toBe(false);
+    expect(onlyServersDiffer(loaded, renderHaproxy(input({ serverTimeoutMs: 60_000 })))).toBe(false);
+  });
+
+  it('fails for a server line not as refit writes one (it is checked by haproxy -c instead)', () => {
+    const hostile = loaded.replace('  server s1 172.20.0.5:80', '  server s1 172.20.0.5:80 check inter 1ms');
+    expect(onlyServersDiffer(loaded, hostile)).toBe(false);
+    expect(onlyServersDiffer(loaded, loaded.replace('  server s1 172.20.0.5:80', '  server s2 172.20.0.5:80'))).toBe(false);
+    expect(onlyServersDiffer(loaded, loaded.replace('  server s1 172.20.0.5:80', '  server s1 fd00::5:80'))).toBe(false);
   });
 });

@@ -119,6 +119,26 @@ export function renderHaproxy(i: HaproxyRenderInput): string {
   return lines.join('\n');
 }
 
+/** A server line as `renderHaproxy` writes it: slot, an IPv4 or bracketed IPv6 address, a port, maybe `disabled`. */
+const SERVER_LINE = /^ {2}server (s\d+) (?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}(?: disabled)?$/;
+
+/**
+ * Whether `next` is `loaded` (a config the running HAProxy accepted) with only its servers'
+ * addresses and states changed, line for line, each written as `renderHaproxy` writes a server:
+ * what the runtime API sets without a reload. Such a config needs no `haproxy -c` either (each
+ * check is a whole HAProxy start-up, certificates included, and a pass made several per site).
+ */
+export function onlyServersDiffer(loaded: string, next: string): boolean {
+  const was = loaded.split('\n');
+  const now = next.split('\n');
+  if (was.length !== now.length) return false;
+  return now.every((line, i) => {
+    if (line === was[i]) return true;
+    const slot = SERVER_LINE.exec(line)?.[1];
+    return slot !== undefined && SERVER_LINE.exec(was[i]!)?.[1] === slot;
+  });
+}
+
 function frontend(name: string, bind: string, headers: string[], i: HaproxyRenderInput): string[] {
   const lines = [`frontend ${name}`, `  bind ${bind}`, ...headers.map((h) => `  ${h}`)];
   lines.push(

@@ -64,7 +64,7 @@ function includeMode(o: NginxGuestOptions): ProxyAdapter {
     if (!before.size) return false;
     for (const name of before.keys()) writeFileAtomic(file(name), files.get(name)!, 0o600);
     try {
-      await runTool(o.operatorBinary, ['-t', '-q', '-c', o.config], "checking the operator's nginx config with refit's upstream files", `refit put its files in ${o.includeDir} back as they were`);
+      await runTool(o.operatorBinary, ['-t', '-q', '-c', o.config], "checking the operator's nginx config with refit's upstream files", `refit put its files in ${o.includeDir} back as they were`, { atWorkPriority: true });
     } catch (err) {
       for (const [name, old] of before) {
         if (old === null) rmSync(file(name), { force: true });
