@@ -244,7 +244,7 @@ export const maintenanceSchema = z
     /** Config backups kept per site. */
     keepBackups: z.number().int().min(1).default(5),
     hookTimeoutMs: ms(60_000, 1),
-    /** The nice value `run`, `recover` and `daemon` lower themselves to (0: unchanged); the proxies they start keep refit's own. */
+    /** The nice value of the heavy children of `run`, `recover` and `daemon` (Compose, merges, proxy config checks; 0: unchanged); refit and the proxies it starts keep its own. */
     nice: z.number().int().min(0).max(19).default(10),
     watch: watchSchema.default(() => watchSchema.parse({})),
   })

@@ -2,7 +2,7 @@
  * @module priority/priority
  * refit's heavy work at a lower CPU and I/O priority than the sites it serves and the proxy in
  * front of them. The children that do most of a pass's work (the Compose CLI, `git
- * merge-file`) start through `nice -n N ionice -c 2 -n 7`. refit's own process keeps the
+ * merge-file`, the proxies' config checks) start through `nice -n N ionice -c 2 -n 7`. refit's own process keeps the
  * priority it was started with: it times health checks, watches drains and supervises the
  * proxy, and at a lower nice value on a saturated host those answers come late (a check that
  * times out rolls an update back; a killed proxy is restarted late). The proxies it starts
