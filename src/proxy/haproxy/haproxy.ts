@@ -113,14 +113,18 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
   /** Set up once (a state saved) and its master not running. */
   const gone = () => existsSync(files.state) && master.pid() === null;
 
-  /** Brings the running proxy in line with an installed state: reload, or set the changed slots at runtime. */
-  async function activate(state: ProxyState, { reload: structural }: { reload: boolean }): Promise<void> {
+  /**
+   * Brings the running proxy in line with an installed state: reload, or set the changed slots at
+   * runtime, of every site or only of the one a change was made to (one backend's rows to read,
+   * not the whole host's).
+   */
+  async function activate(state: ProxyState, { reload: structural }: { reload: boolean }, changed?: string): Promise<void> {
     const pid = master.pid();
     if (pid === null) return start();
     if (structural) return reload(pid);
-    const all = await api.servers();
-    for (const site of state.sites) {
-      for (const row of all.filter((r) => r.backend === backendOf(site.id))) {
+    const rows = await api.servers(changed === undefined ? undefined : backendOf(changed));
+    for (const site of state.sites.filter((s) => changed === undefined || s.id === changed)) {
+      for (const row of rows.filter((r) => r.backend === backendOf(site.id))) {
         const server = site.servers.find((s) => s.slot === row.name);
         await setSlot(site.id, row, server ? { ip: server.ip, port: server.port, ready: server.state === 'ready' } : null);
       }
@@ -188,7 +192,7 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
         master.require();
         const state = withSlots(withServer(readState(files.state), siteId, up, 'ready'));
         const slot = findServer(state, siteId, up.name)!.slot!;
-        await activate(state, await install(state));
+        await activate(state, await install(state), siteId);
         // Two runtime commands (address, then ready): only both together count as added.
         const row = await slotRow(siteId, slot);
         if (!row || row.ip !== up.ip || row.port !== up.port || row.state !== 'ready') {
@@ -205,7 +209,7 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
         const known = findServer(state, siteId, up.name);
         if (!known?.slot) return null;
         const next = withServer(state, siteId, known, 'drain');
-        await activate(next, await install(next));
+        await activate(next, await install(next), siteId);
         return known.slot;
       });
       onStopped?.();
@@ -234,7 +238,7 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
           for (const worker of await masterCli.oldWorkers().catch(() => [])) await masterCli.send(`@!${worker} shutdown sessions server ${target}`).catch(() => undefined);
         }
         const next = withoutServer(state, siteId, up.name);
-        await activate(next, await install(next));
+        await activate(next, await install(next), siteId);
       }),
 
     async counters(siteId: string): Promise<ServerCounters[]> {
@@ -257,7 +261,7 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
       exclusive(async () => {
         master.require();
         const state = withSlots(withFlag(readState(files.state), siteId, 'affinity', on));
-        await activate(state, await install(state));
+        await activate(state, await install(state), siteId);
       }),
 
     async list(siteId: string): Promise<UpstreamState[]> {
