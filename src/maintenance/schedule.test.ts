@@ -25,9 +25,9 @@ describe('claims', () => {
 });
 
 describe('concurrency', () => {
-  it('auto: one per CPU, at most 4', () => {
-    expect([1, 2, 3, 4, 8, 64].map(autoConcurrency)).toEqual([1, 2, 3, 4, 4, 4]);
-    expect(passConcurrency('auto', 2)).toBe(2);
+  it('auto: one per two CPUs, at least 1, at most 4', () => {
+    expect([1, 2, 3, 4, 6, 8, 64].map(autoConcurrency)).toEqual([1, 1, 1, 2, 3, 4, 4]);
+    expect(passConcurrency('auto', 4)).toBe(2);
     expect(passConcurrency(7, 2)).toBe(7);
   });
 });
