@@ -58,22 +58,26 @@ export function masterOf(kind: 'haproxy' | 'nginx', files: { pid: string; cfg: s
 }
 
 /**
- * Writes `text` beside `cfg` as `cfg.next`, lets `check` (the proxy's own config test) vet it,
- * then replaces `cfg`. A rejected config leaves the running proxy and `cfg` untouched.
- * Returns the config the running proxy last loaded (see markLoaded), or null when unknown:
- * the caller compares it with `text` to decide whether a reload is due.
+ * Installs `text` as the proxy's config file `cfg`, and says whether the running proxy must
+ * load it. A config it takes as it runs (`asRunning` holds for the config it last loaded, see
+ * markLoaded: the same, or changed only where the proxy is changed at runtime) is written at
+ * once: each check is a whole proxy start-up, certificates included. Any other is first written
+ * beside `cfg` as `cfg.next` and vetted by `check` (the proxy's own config test): a rejected
+ * config leaves the running proxy and `cfg` untouched.
  */
-export async function installConfig(cfg: string, text: string, check: (candidate: string) => Promise<unknown>): Promise<{ loaded: string | null }> {
+export async function installConfig(cfg: string, text: string, check: (candidate: string) => Promise<unknown>, asRunning: (loaded: string) => boolean): Promise<{ load: boolean }> {
+  const loaded = readOrNull(loadedFile(cfg));
+  // Every file is root's only (0600): the config carries the probe secret.
+  if (loaded !== null && asRunning(loaded)) {
+    writeFileAtomic(cfg, text, 0o600);
+    return { load: false };
+  }
   const candidate = `${cfg}.next`;
-  // Root only: the config carries the probe secret.
   writeFileAtomic(candidate, text, 0o600);
   await check(candidate);
   writeFileAtomic(cfg, text, 0o600);
-  return { loaded: loadedConfig(cfg) };
+  return { load: true };
 }
-
-/** The config the running proxy loaded at its last start or reload (null: none known). */
-export const loadedConfig = (cfg: string): string | null => readOrNull(loadedFile(cfg));
 
 /** After a start or reload took `cfg`: remembers it as what the running proxy has loaded. */
 export function markLoaded(cfg: string): void {

@@ -15,7 +15,7 @@ import { kill } from 'node:process';
 import type { HaproxyConfig, ProxyConfig } from '../../config/schema.js';
 import { RefitError } from '../../errors.js';
 import { certCovering, loadCerts } from '../certs.js';
-import { installConfig, loadedConfig, markLoaded, masterOf } from '../master.js';
+import { installConfig, markLoaded, masterOf } from '../master.js';
 import { probeAddress, probeToken } from '../probe.js';
 import { exclusiveProxy, runTool, waitFor } from '../process.js';
 import { readState, writeFileAtomic, writeState } from '../state-file.js';
@@ -73,17 +73,14 @@ export function haproxyProxy(o: HaproxyOptions): ProxyAdapter {
     const text = renderHaproxy(renderInput(state));
     // Read when HAProxy loads its config; at runtime the worker's copy is changed (syncAffinity).
     writeFileAtomic(files.affinity, renderAffinityMap(state.sites), 0o600);
-    const loaded = loadedConfig(files.cfg);
-    const reload = loaded === null || !onlyServersDiffer(loaded, text);
-    if (reload) {
-      await installConfig(files.cfg, text, (candidate) =>
-        runTool(o.binary, ['-c', '-q', '-f', candidate], 'checking the rendered HAProxy config', `the rendered file is kept at ${candidate}`, { atWorkPriority: true }),
-      );
-    } else {
-      writeFileAtomic(files.cfg, text, 0o600);
-    }
+    const { load } = await installConfig(
+      files.cfg,
+      text,
+      (candidate) => runTool(o.binary, ['-c', '-q', '-f', candidate], 'checking the rendered HAProxy config', `the rendered file is kept at ${candidate}`, { atWorkPriority: true }),
+      (loaded) => onlyServersDiffer(loaded, text),
+    );
     writeState(files.state, state);
-    return { reload };
+    return { reload: load };
   }
 
   /** How many times this adapter started the proxy (an apply tells a restart by it). */

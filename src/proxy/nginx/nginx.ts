@@ -14,7 +14,7 @@ import type { NginxConfig, ProxyConfig } from '../../config/schema.js';
 import { RefitError } from '../../errors.js';
 import { processStartTime } from '../../journal/lock.js';
 import { certCovering, loadCerts } from '../certs.js';
-import { installConfig, loadedConfig, markLoaded, masterOf } from '../master.js';
+import { installConfig, markLoaded, masterOf } from '../master.js';
 import { probeAddress, probeToken } from '../probe.js';
 import { childPids, commandLine, exclusiveProxy, processAlive, runTool, waitFor } from '../process.js';
 import { readState, writeFileAtomic, writeState } from '../state-file.js';
@@ -99,20 +99,19 @@ export function nginxProxy(o: NginxOptions): ProxyAdapter {
     async function activate(input: NginxRenderInput): Promise<number[]> {
       for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(f.dir, 'tmp', d), { recursive: true });
       const text = render(input);
-      // The config the master runs needs no second `nginx -t` (a whole nginx start-up, certificates included).
-      const loaded = loadedConfig(f.cfg);
-      if (loaded === text) writeFileAtomic(f.cfg, text, 0o600);
-      else {
-        await installConfig(f.cfg, text, (candidate) =>
-          runTool(o.binary, ['-t', '-q', '-p', prefix, '-c', candidate], `checking the rendered nginx ${name} config`, `the rendered file is kept at ${candidate}`, { atWorkPriority: true }),
-        );
-      }
+      // nginx changes nothing at runtime: only the config its master runs is taken as it is.
+      const { load } = await installConfig(
+        f.cfg,
+        text,
+        (candidate) => runTool(o.binary, ['-t', '-q', '-p', prefix, '-c', candidate], `checking the rendered nginx ${name} config`, `the rendered file is kept at ${candidate}`, { atWorkPriority: true }),
+        (loaded) => loaded === text,
+      );
       const pid = master.pid();
       if (pid === null) {
         await start();
         return [];
       }
-      return loaded === text ? [] : reload(pid);
+      return load ? reload(pid) : [];
     }
 
     return { master, activate, start, endOrphans };
