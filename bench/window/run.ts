@@ -52,6 +52,7 @@ const { values: opts } = parseArgs({
     heavy: { type: 'string', default: '10' },
     modes: { type: 'string', default: 'refit,refit-c1,in-place' },
     concurrency: { type: 'string', default: 'auto' },
+    'warmup-s': { type: 'string', default: '30' },
     'steady-s': { type: 'string', default: '60' },
     'after-s': { type: 'string', default: '10' },
     'light-threads': { type: 'string', default: '20' },
@@ -62,6 +63,7 @@ const { values: opts } = parseArgs({
 });
 const SITES = Number(opts.sites);
 const HEAVY = Math.min(Number(opts.heavy), SITES);
+const WARMUP_MS = Number(opts['warmup-s']) * 1000;
 const STEADY_MS = Number(opts['steady-s']) * 1000;
 const AFTER_MS = Number(opts['after-s']) * 1000;
 const PASS_TIMEOUT_MS = 45 * 60_000;
@@ -298,10 +300,14 @@ async function main() {
     const url = `http://127.0.0.1:${h.httpPort}`;
     const threads = Math.min(Number(opts['light-threads']), SITES);
     // The loads' outer bound: every mode's stretches and its pass at its deadline.
-    const maxMs = modes.length * (STEADY_MS + PASS_TIMEOUT_MS + AFTER_MS + 5 * 60_000);
+    const maxMs = WARMUP_MS + modes.length * (STEADY_MS + PASS_TIMEOUT_MS + AFTER_MS + 5 * 60_000);
     light = startRotatedLoad({ name: `${SUITE}-light`, url, maxMs, pauseMs: Number(opts['light-pause-ms']), hostsPerThread: Array.from({ length: threads }, (_, t) => sites.filter((_, i) => i % threads === t).map((s) => s.vhost)) });
     heavy = HEAVY ? startRotatedLoad({ name: `${SUITE}-heavy`, url, maxMs, pauseMs: Number(opts['heavy-pause-ms']), hostsPerThread: sites.slice(0, HEAVY).map((s) => [s.vhost]) }) : undefined;
     const phase = (name: string) => [light, heavy].forEach((l) => l?.phase(name));
+    // A hundred sites just started settle for a while (php-fpm children, first requests): not steady yet.
+    log(`warm-up ${WARMUP_MS / 1000} s`);
+    phase('warmup');
+    await sleep(WARMUP_MS);
 
     const runs: RunRecord[] = [];
     let current = 0;
