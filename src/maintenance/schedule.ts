@@ -44,8 +44,8 @@ export function clashes(claim: Claim, running: readonly Claim[]): boolean {
  * `maintenance.concurrency: auto`: one maintenance per two CPUs, at least 1, at most 4. A
  * maintenance is mostly the engine's work (two container starts and stops, about 1.2 s of CPU
  * per site), which shares the cores with the sites. On 2 cores (bench/window, 100 sites) two at
- * once took 128 s with the sites' p99 6.3x the steady one, one at a time 235 s at 3.8x: both
- * far inside any window, so the sites' tail decides. The cap of 4 is a guess, not a
+ * once took 128 s with the sites' p99 at 30 ms, one at a time 194 s at 16 ms (4 ms steady):
+ * both far inside any window, so the sites' tail decides. The cap of 4 is a guess, not a
  * measurement: the engine starts and stops containers one after another anyway.
  */
 export function autoConcurrency(cpuCount: number): number {
