@@ -119,8 +119,8 @@ export function renderHaproxy(i: HaproxyRenderInput): string {
   return lines.join('\n');
 }
 
-/** A server line as `renderHaproxy` writes it: slot, an IPv4 or bracketed IPv6 address, a port, maybe `disabled`. */
-const SERVER_LINE = /^ {2}server (s\d+) (?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}(?: disabled)?$/;
+/** A server line as `renderHaproxy` writes it: slot, an IPv4 address (proxy state takes no other), a port, maybe `disabled`. */
+const SERVER_LINE = /^ {2}server (s\d+) \d{1,3}(?:\.\d{1,3}){3}:\d{1,5}(?: disabled)?$/;
 
 /**
  * Whether `next` is `loaded` (a config the running HAProxy accepted) with only its servers'
