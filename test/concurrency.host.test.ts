@@ -23,6 +23,7 @@ import { startWrk, type RunningWrk } from './support/wrk.js';
 import { refitAsync } from './support/refit-cli.js';
 import { getThroughProxy } from './support/site-checks.js';
 import { suiteName } from './support/suite.js';
+import { threadNices } from './support/proc-nice.js';
 
 const SUITE = suiteName('concurrency');
 let h: Harness;
@@ -62,14 +63,6 @@ afterAll(async () => {
   await h?.stop();
   if (shim) rmSync(shim.dir, { recursive: true, force: true });
 });
-
-/** Niceness (field 19 of /proc/PID/stat) of every thread of `pid`. */
-function threadNices(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  });
-}
 
 const ionice = (pid: number) => execFileSync('ionice', ['-p', String(pid)], { encoding: 'utf8' }).trim();
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getPriority } from 'node:os';
+import { niceOf } from '../../test/support/proc-nice.js';
 import { lowerWork } from '../priority/priority.js';
 import { parseProcStat, processAlive, runTool, serial, waitFor } from './process.js';
 
@@ -59,11 +60,8 @@ describe('runTool', () => {
   it('runs a config check at the work priority, and still names a binary that is not there', async () => {
     const { nice } = lowerWork(getPriority() + 5);
     const stat = await runTool('sh', ['-c', 'cat /proc/self/stat'], 'checking a config', undefined, { atWorkPriority: true });
-    expect(parseProcNice(stat)).toBe(nice);
-    expect(parseProcNice(await runTool('sh', ['-c', 'cat /proc/self/stat'], 'starting the proxy'))).toBe(getPriority());
+    expect(niceOf(stat)).toBe(nice);
+    expect(niceOf(await runTool('sh', ['-c', 'cat /proc/self/stat'], 'starting the proxy'))).toBe(getPriority());
     await expect(runTool('refit-no-such-proxy', ['-t'], 'checking a config', undefined, { atWorkPriority: true })).rejects.toThrow(/checking a config failed: `refit-no-such-proxy -t`: refit-no-such-proxy is not installed/);
   });
 });
-
-/** The nice value in /proc/PID/stat (field 19, after the command name in parentheses). */
-const parseProcNice = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
