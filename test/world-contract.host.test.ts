@@ -8,6 +8,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { processStartTime } from '../src/journal/lock.js';
 import { worldContract } from '../src/maintenance/testing/world-contract.js';
 import { EXTRACT_FOR_LABEL, EXTRACT_OWNER_LABEL } from '../src/merge/extract.js';
 import { stage, swapNames } from '../src/site-config/swap.js';
@@ -65,8 +66,9 @@ worldContract(
         stage(names, mergedDir);
         if (upTo === 'renamed-out') renameSync(names.dir, names.previous);
       },
-      leaveExtractContainer: async (owner) => {
-        const labels = { 'refit.role': 'extract', [EXTRACT_FOR_LABEL]: owner, [EXTRACT_OWNER_LABEL]: `${gone}:1`, 'refit.test.suite': SUITE };
+      leaveExtractContainer: async (owner, by) => {
+        const maker = by === 'alive' ? `${process.pid}:${processStartTime(process.pid)}` : `${gone}:1`;
+        const labels = { 'refit.role': 'extract', [EXTRACT_FOR_LABEL]: owner, [EXTRACT_OWNER_LABEL]: maker, 'refit.test.suite': SUITE };
         docker('create', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), '--network', 'none', '--entrypoint', '/refit-extract-never-runs', site.image.id);
       },
       extractContainers: async (owner) => docker('ps', '-aq', '--filter', 'label=refit.role=extract', '--filter', `label=${EXTRACT_FOR_LABEL}=${owner}`).split('\n').filter(Boolean).length,

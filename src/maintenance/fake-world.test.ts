@@ -29,7 +29,7 @@ worldContract('the fake world', async () => {
         world.fs.delete(site.config!.hostPath);
       }
     },
-    leaveExtractContainer: async (owner) => void world.extractContainers.set(`left-${owner}`, { generation: world.generation - 1, owner }),
+    leaveExtractContainer: async (owner, by) => void world.extractContainers.set(`left-${owner}`, { generation: by === 'alive' ? world.generation : world.generation - 1, owner }),
     extractContainers: async (owner) => [...world.extractContainers.values()].filter((c) => c.owner === owner).length,
     cleanup: async () => undefined,
   };

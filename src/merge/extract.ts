@@ -65,7 +65,7 @@ export async function removeExtractContainers(engine: Engine, owner: string): Pr
   const what = `remove the config-extract containers of ${owner}`;
   try {
     const all = await engine.call(what, (abortSignal) => engine.api.listContainers({ all: true, filters: { label: [EXTRACT_ROLE, `${EXTRACT_FOR_LABEL}=${owner}`] }, abortSignal }));
-    for (const c of all) await engine.call(what, (abortSignal) => engine.api.getContainer(c.Id).remove({ force: true, v: true, abortSignal }));
+    for (const c of all) await removeContainer(engine, what, c.Id);
   } catch (err) {
     throw err instanceof RefitError ? err : engineError(what, err);
   }
@@ -77,10 +77,22 @@ export async function sweepExtractLeftovers(engine: Engine, nowS = Date.now() / 
   try {
     const all = await engine.call(what, (abortSignal) => engine.api.listContainers({ all: true, filters: { label: [EXTRACT_ROLE] }, abortSignal }));
     const gone = all.filter((c) => isExtractLeftover(c.Labels ?? {}, c.Created, nowS, processAlive));
-    for (const c of gone) await engine.call(what, (abortSignal) => engine.api.getContainer(c.Id).remove({ force: true, v: true, abortSignal }));
-    return gone.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
+    const removed = [];
+    for (const c of gone) if (await removeContainer(engine, what, c.Id)) removed.push(c);
+    return removed.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
   } catch (err) {
     throw err instanceof RefitError ? err : engineError(what, err);
+  }
+}
+
+/** Removes a container; false when it was already gone (another refit on the host swept it first). */
+async function removeContainer(engine: Engine, what: string, id: string): Promise<boolean> {
+  try {
+    await engine.call(what, (abortSignal) => engine.api.getContainer(id).remove({ force: true, v: true, abortSignal }));
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw err;
   }
 }
 
