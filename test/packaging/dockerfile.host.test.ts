@@ -7,13 +7,13 @@
  * Debian mirror, which build containers cannot reach here. `refit status` needs none of them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Discovery } from '../../src/site/discover.js';
 import { suiteLabels, sweepLeftovers } from '../support/compose-project.js';
-import { REPO_ROOT } from '../support/refit-cli.js';
+import { nodeFlagsOf, REPO_ROOT } from '../support/refit-cli.js';
 import { buildWebImage } from '../support/web-image.js';
 import { assertNoForeignImage, buildStandInNode, removeStandIn, STANDIN_LABEL, STANDIN_TAG } from './standin-node.js';
 import { fixtureImage, suiteName } from '../support/suite.js';
@@ -60,7 +60,8 @@ describe('the refit container image', () => {
   it('is built on node:20 (it inherits the stand-in label) and runs the daemon by default', () => {
     const config = JSON.parse(docker('image', 'inspect', '--format', '{{json .Config}}', IMAGE)) as { Entrypoint: string[]; Cmd: string[]; Labels: Record<string, string> };
     expect(config.Labels[STANDIN_LABEL]).toBe('true');
-    expect(config.Entrypoint).toEqual(['node', '/opt/refit/dist/cli/main.js']);
+    const shebang = readFileSync(join(REPO_ROOT, 'src/cli/main.ts'), 'utf8').split('\n', 1)[0]!;
+    expect(config.Entrypoint).toEqual(['node', ...nodeFlagsOf(shebang), '/opt/refit/dist/cli/main.js']);
     expect(config.Cmd).toEqual(['daemon']);
   });
 
