@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveHolder } from '../src/journal/lock.js';
 import { masterRecordOf } from '../src/proxy/master.js';
+import { childPids } from '../src/proxy/process.js';
 import type { PassReport } from '../src/maintenance/report.js';
 import { startHarness, tree, type Harness, type TestSite } from './support/host-harness.js';
 import { journalSeq, waitForStep } from './support/journal-watch.js';
@@ -66,20 +67,6 @@ afterAll(async () => {
 
 const ionice = (pid: number) => execFileSync('ionice', ['-p', String(pid)], { encoding: 'utf8' }).trim();
 
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 describe('two services of one project, concurrency 2', () => {
   it('are updated at once under load, each whole, the compose file changed in their two image values only; Compose at the low priority of the work, refit and its proxy at their own', async () => {
     const release = join(mkdtempSync(join(tmpdir(), 'refit-conc-')), 'release');
@@ -96,7 +83,7 @@ describe('two services of one project, concurrency 2', () => {
       expect(ionice(refit)).toBe('none: prio 0');
       // refit's record of the master: HAProxy's own pid file is empty for a moment at each reload.
       const master = Number(readFileSync(masterRecordOf(join(h.stateDir, '..', 'haproxy', 'haproxy.pid')), 'utf8').trim());
-      const proxy = [master, ...childrenOf(master)];
+      const proxy = [master, ...childPids(master)];
       expect(proxy.length).toBeGreaterThan(1);
       for (const pid of proxy) expect([pid, ...new Set(threadNices(pid))]).toEqual([pid, 0]);
       expect(ionice(master)).toBe('none: prio 0');
