@@ -71,6 +71,13 @@ worldContract(
         const labels = { 'refit.role': 'extract', [EXTRACT_FOR_LABEL]: owner, [EXTRACT_OWNER_LABEL]: maker, 'refit.test.suite': SUITE };
         docker('create', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), '--network', 'none', '--entrypoint', '/refit-extract-never-runs', site.image.id);
       },
+      spareImage: async () => {
+        const references: [string, string] = [`refit-fixture/${SUITE}/spare:a`, `refit-fixture/${SUITE}/spare:b`];
+        const otherRepository = `refit-fixture/${SUITE}/pinned:1`;
+        const dockerfile = `FROM ${site.image.id}\nLABEL refit.test.suite=${SUITE} refit.test.spare=${process.pid}.${Date.now()}\n`;
+        execFileSync('docker', ['build', '-q', ...[...references, otherRepository].flatMap((r) => ['-t', r]), '-'], { input: dockerfile, stdio: ['pipe', 'pipe', 'pipe'] });
+        return { id: docker('image', 'inspect', '--format', '{{.Id}}', references[0]), references, otherRepository };
+      },
       extractContainers: async (owner) => docker('ps', '-aq', '--filter', 'label=refit.role=extract', '--filter', `label=${EXTRACT_FOR_LABEL}=${owner}`).split('\n').filter(Boolean).length,
       cleanup: async () => {
         await testSite.down();

@@ -199,6 +199,11 @@ export const imagesSchema = z
     labels: z.array(z.string().regex(/^[^=]+=.*$/, 'must be KEY=VALUE')).default(['refit.web=true']),
     /** ... or its reference matches one of these globs (`*` matches within a path segment, `**` across). */
     references: z.array(z.string().min(1)).default([]),
+    /**
+     * After each pass, remove the images its updates replaced (with their tags) once no
+     * container uses them, nor an unfinished maintenance may roll back to them. Off: they stay.
+     */
+    removeReplaced: z.boolean().default(false),
   })
   .strict();
 

@@ -1,10 +1,12 @@
 /**
  * @module docker/ops
  * The few engine operations the maintenance needs beyond discovery: where a container is
- * reachable, moving a tag, running a hook command inside a container.
+ * reachable, moving a tag, running a hook command inside a container, removing an image no
+ * container uses.
  */
 import { PassThrough } from 'node:stream';
 import { RefitError } from '../errors.js';
+import { parseReference, repoKey } from '../registry/reference.js';
 import { engineError, statusOf, type Engine } from './engine.js';
 
 export interface ContainerEndpoint {
@@ -73,6 +75,56 @@ export async function runsByTag(engine: Engine, reference: string, imageId: stri
     if (info?.Config.Image === reference) return true;
   }
   return false;
+}
+
+/**
+ * Removes the tags of `reference`'s repository that name the image, and the image with them when
+ * nothing else names it, unless a container (running or stopped) uses it: null when it was kept
+ * (in use) or is gone. Tags of other repositories (the operator's own names for it) stay, and the
+ * image with them. A container made from it between the check and the removal makes the engine
+ * refuse the last step: the tags are put back.
+ */
+export async function removeUnusedImage(engine: Engine, imageId: string, reference: string): Promise<{ references: string[]; deleted: boolean } | null> {
+  const what = `remove the unused image ${imageId}`;
+  const image = await engine.inspectImage(imageId);
+  if (!image) return null;
+  const parsed = parseReference(reference);
+  const repo = parsed.ok ? repoKey(parsed.ref) : null;
+  const inRepo = (entry: string) => {
+    const p = parseReference(entry);
+    return repo !== null && p.ok && repoKey(p.ref) === repo;
+  };
+  try {
+    const containers = await engine.call(what, (abortSignal) => engine.api.listContainers({ all: true, abortSignal }));
+    if (containers.some((c) => c.ImageID === image.Id)) return null;
+    const untagged: string[] = [];
+    try {
+      for (const tag of (image.RepoTags ?? []).filter(inRepo)) {
+        if (await removeImageRef(engine, what, tag)) untagged.push(tag);
+      }
+      // The engine deletes the image with its last tag; one it only knows by digest goes by ID.
+      const left = await engine.inspectImage(image.Id);
+      if (left && !left.RepoTags?.length && (left.RepoDigests ?? []).every(inRepo)) await removeImageRef(engine, what, image.Id);
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err;
+      for (const tag of untagged) await tagImage(engine, image.Id, tag);
+      return null;
+    }
+    return { references: untagged, deleted: !(await engine.inspectImage(image.Id)) };
+  } catch (err) {
+    throw err instanceof RefitError ? err : engineError(what, err);
+  }
+}
+
+/** Deletes a tag or an image ID (never forced); false when it was already gone. */
+async function removeImageRef(engine: Engine, what: string, ref: string): Promise<boolean> {
+  try {
+    await engine.call(what, (abortSignal) => engine.api.getImage(ref).remove({ abortSignal }));
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw err;
+  }
 }
 
 /** Runs `sh -c command` in the container; rejects with its output when it exits non-zero or times out. */

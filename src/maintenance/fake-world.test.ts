@@ -31,6 +31,14 @@ worldContract('the fake world', async () => {
     },
     leaveExtractContainer: async (owner, by) => void world.extractContainers.set(`left-${owner}`, { generation: by === 'alive' ? world.generation : world.generation - 1, owner }),
     extractContainers: async (owner) => [...world.extractContainers.values()].filter((c) => c.owner === owner).length,
+    spareImage: async () => {
+      const id = `sha256:spare${world.images.size}`;
+      world.images.add(id);
+      const references: [string, string] = ['spare/web:1', 'spare/web:latest'];
+      const otherRepository = 'operator/pinned:web';
+      for (const reference of [...references, otherRepository]) world.tags.set(reference, id);
+      return { id, references, otherRepository };
+    },
     cleanup: async () => undefined,
   };
 });

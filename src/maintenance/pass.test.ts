@@ -74,3 +74,36 @@ describe('a pass in a fleet', () => {
     expect([asked, report.containers[0]!.result]).toEqual([0, 'current']);
   });
 });
+
+describe('the images a pass replaced (images.removeReplaced)', () => {
+  const removing = (): PassHost => ({ ...host(), removeReplacedImages: true });
+
+  it('are removed with their tags once the pass is over, when no container uses them', async () => {
+    const report = await runPass(removing(), { kind: 'run', concurrency: 1 });
+    expect(report.containers[0]).toMatchObject({ result: 'updated' });
+    expect(report.images).toEqual({ removed: [{ imageId: OLD.id, references: [OLD.reference], deleted: true }], notes: [] });
+    expect(world.images.has(OLD.id)).toBe(false);
+    expect(world.tags.has(OLD.reference)).toBe(false);
+    expect(world.images.has(NEW.id)).toBe(true);
+  });
+
+  it('stay while another container uses them', async () => {
+    world.containers.set('other-site', { ...world.containers.get(site.name)!, id: 'c-other' });
+    const report = await runPass(removing(), { kind: 'run', concurrency: 1 });
+    expect(report.containers[0]).toMatchObject({ result: 'updated' });
+    expect(report.images).toEqual({ removed: [], notes: [] });
+    expect(world.tags.get(OLD.reference)).toBe(OLD.id);
+  });
+
+  it('stay when the update rolled back, and when the option is off', async () => {
+    world.unhealthyImages.add(NEW.id);
+    const rolledBack = await runPass(removing(), { kind: 'run', concurrency: 1 });
+    expect(rolledBack.containers[0]).toMatchObject({ result: 'rolled-back' });
+    expect(rolledBack.images).toEqual({ removed: [], notes: [] });
+    world.unhealthyImages.delete(NEW.id);
+    const off = await runPass(host(), { kind: 'run', concurrency: 1 });
+    expect(off.containers[0]).toMatchObject({ result: 'updated' });
+    expect(off.images).toBeUndefined();
+    expect(world.images.has(OLD.id)).toBe(true);
+  });
+});

@@ -4,7 +4,8 @@
  * finish what a crash left, bring the proxy in line with what runs, find the updates, then
  * maintain the containers, `concurrency` at a time where they cannot clash (schedule.ts),
  * sharing their pulls (shared-work.ts), each with its report, and watch each updated one for
- * its window after the switch (watch/). A failing container is recorded and the pass goes on.
+ * its window after the switch (watch/), then remove the images its updates replaced when asked
+ * to (replaced-images.ts). A failing container is recorded and the pass goes on.
  */
 import type { JsonValue } from '../journal/types.js';
 import { siteIdOf } from '../proxy/sites.js';
@@ -14,6 +15,7 @@ import { selectSites } from '../site/select.js';
 import { heldReason } from '../watch/holds.js';
 import type { SiteWatch } from '../watch/watch.js';
 import { maintainContainer, recoverUnfinished, type Candidate, type PipelineDeps, type ProgressEvent } from './pipeline.js';
+import { removeReplacedImages } from './replaced-images.js';
 import { passOk, reportWithoutSteps, siteReportHead, type ContainerReport, type PassReport } from './report.js';
 import { ClaimBoard, claimOf, inPool, NO_CLAIM } from './schedule.js';
 import { withSharedPulls } from './shared-work.js';
@@ -31,6 +33,8 @@ export interface PassHost {
   fleet?: FleetGate;
   /** The watch after each update (watch/): held images are skipped, updated sites watched and reverted when worse. */
   watch?: SiteWatch;
+  /** After the pass, remove the images its updates replaced that no container uses (`images.removeReplaced`). */
+  removeReplacedImages?: boolean;
 }
 
 export type FleetVerdict = { admit: true } | { admit: false; reason: string };
@@ -75,6 +79,7 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
     const claim = ({ site, check }: (typeof queue)[number]) => (check.status === 'update' && check.candidate ? claimOf(site, check.candidate) : NO_CLAIM);
     const containers = await inPool(queue, opts.concurrency, claim, ({ site, check }) => maintainOne(host, deps, runId, site, check, { ...opts, unfinished, watching }), deps.claims);
     await Promise.all(watching);
+    const images = host.removeReplacedImages ? await removeReplacedImages(deps.world, [...recovered, ...containers], journal.unfinished().length) : null;
     const report: PassReport = {
       runId,
       kind: opts.kind,
@@ -82,6 +87,7 @@ export async function runPass(host: PassHost, opts: PassOptions): Promise<PassRe
       finishedAt: new Date().toISOString(),
       recovered,
       containers,
+      ...(images ? { images } : {}),
       ok: passOk([...recovered, ...containers]),
     };
     journal.finishRun(runId, report.ok ? 'success' : 'failed');

@@ -15,7 +15,7 @@ import { removeShadow, shadowRef, startShadow } from '../compose/shadow.js';
 import type { RefitConfig } from '../config/schema.js';
 import type { Engine } from '../docker/engine.js';
 import { oneLine } from '../errors.js';
-import { endpointOf, execInContainer, runsByTag, tagImage } from '../docker/ops.js';
+import { endpointOf, execInContainer, removeUnusedImage, runsByTag, tagImage } from '../docker/ops.js';
 import { openFleet } from '../fleet/fleet.js';
 import { checkHealth, checkThroughProxy } from '../health/check.js';
 import { openJournal, type Journal } from '../journal/journal.js';
@@ -93,6 +93,7 @@ export async function openHost(ctx: CommandContext, opts: { command: string; loc
       await execInContainer(engine, container, command, config.maintenance.hookTimeoutMs);
     },
     ...(fleet ? { fleet: fleet.gate } : {}),
+    removeReplacedImages: config.images.removeReplaced,
     watch: createSiteWatch({ config: config.maintenance.watch, discover, log: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) } }),
     async announce(report) {
       fleet?.passFinished(report);
@@ -139,6 +140,7 @@ export function realWorld(config: RefitConfig, engine: Engine, logger: Logger): 
     tagTarget: async (reference) => (await engine.inspectImage(reference))?.Id ?? null,
     tag: (imageId, reference) => tagImage(engine, imageId, reference),
     runsByTag: (reference, imageId) => runsByTag(engine, reference, imageId),
+    removeUnusedImage: (imageId, reference) => removeUnusedImage(engine, imageId, reference),
     makePrivateDir: async (path) => {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       await mkdir(path, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {

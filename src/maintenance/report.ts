@@ -40,6 +40,15 @@ export interface ContainerReport {
   durationMs: number;
 }
 
+/** An image a pass's updates replaced: its tags in the site's repository removed, and the image with them unless another name keeps it. */
+export interface RemovedImage {
+  imageId: string;
+  /** The tags removed. */
+  references: string[];
+  /** false: another repository's tag still names it, so the engine keeps it. */
+  deleted: boolean;
+}
+
 /** The site checked from outside, through the proxy, pinned to the server traffic just moved to. */
 export interface PublicCheck {
   server: string;
@@ -54,6 +63,8 @@ export interface PassReport {
   /** Maintenances a crash had left unfinished, finished or rolled back before this pass. */
   recovered: ContainerReport[];
   containers: ContainerReport[];
+  /** The images the pass's updates replaced, removed once no container used them (`images.removeReplaced`; absent when off). */
+  images?: { removed: RemovedImage[]; notes: string[] };
   /** true when every container ended updated, current, skipped or planned. */
   ok: boolean;
 }

@@ -28,6 +28,11 @@ export interface World {
   tag(imageId: string, reference: string): Promise<void>;
   /** Whether a running container was created from `reference` (its compose file names it) and runs `imageId`. */
   runsByTag(reference: string, imageId: string): Promise<boolean>;
+  /**
+   * Unless a container (in any state) uses the image: removes the tags of `reference`'s
+   * repository that name it, and the image when no other tag names it. null when kept or gone.
+   */
+  removeUnusedImage(imageId: string, reference: string): Promise<{ references: string[]; deleted: boolean } | null>;
 
   // Files under refit's state dir (trusted) and the customer's config dir (untrusted)
   makePrivateDir(path: string): Promise<void>;

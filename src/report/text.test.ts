@@ -68,6 +68,23 @@ describe('report text', () => {
     expect(lines.at(-1)).toBe('run #7: 1 updated, 1 rolled-back');
   });
 
+  it('names the replaced images the pass removed or untagged, and why any stayed, before the summary', () => {
+    const images = {
+      removed: [
+        { imageId: 'sha256:0123456789abcdef0123', references: ['web:1.0.0'], deleted: true },
+        { imageId: 'sha256:fedcba9876543210fedc', references: ['web:0.9.0'], deleted: false },
+      ],
+      notes: ['could not remove the replaced image sha256:1 (web:0.8.0): conflict'],
+    };
+    const lines = renderPass({ runId: 8, kind: 'run', startedAt: '', finishedAt: '', recovered: [], containers: [updated], images, ok: true });
+    expect(lines.slice(-4)).toEqual([
+      'removed the replaced image sha256:0123456789ab (web:1.0.0)',
+      'untagged the replaced image sha256:fedcba987654 (web:0.9.0): another tag keeps it',
+      'could not remove the replaced image sha256:1 (web:0.8.0): conflict',
+      'run #8: 1 updated',
+    ]);
+  });
+
   it('says what the old version answered, what the watch decided and why, the hold, and the revert', () => {
     const revert: ContainerReport = { ...updated, kind: 'revert', result: 'updated', reason: 'reverted web:1.1.0 -> web:1.0.0', from: { reference: 'web:1.1.0', imageId: 'sha256:b' }, to: { reference: 'web:1.0.0', digest: null }, merge: null, health: { shadow: null, original: null }, drains: [], notes: [], steps: [], durationMs: 3000 };
     const lines = renderContainer({

@@ -29,6 +29,11 @@ export function renderPass(p: PassReport, opts: { verbose?: boolean } = {}): str
   }
   if (!p.containers.length) lines.push('no managed container on this host');
   for (const r of p.containers) lines.push(...renderContainer(r, opts));
+  for (const image of p.images?.removed ?? []) {
+    const tags = image.references.length ? ` (${image.references.join(', ')})` : '';
+    lines.push(image.deleted ? `removed the replaced image ${image.imageId.slice(0, 19)}${tags}` : `untagged the replaced image ${image.imageId.slice(0, 19)}${tags}: another tag keeps it`);
+  }
+  for (const note of p.images?.notes ?? []) lines.push(note);
   lines.push(summaryLine(p));
   return lines;
 }

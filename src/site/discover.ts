@@ -8,6 +8,9 @@ import type { ImagesConfig } from '../config/schema.js';
 import type { ContainerInfo, Engine, ImageInfo } from '../docker/engine.js';
 import { LABEL, parseSiteLabels, type SiteLabels } from './labels.js';
 
+/** The host's allowlist of web images (`images.labels`, `images.references`). */
+type Allowlist = Pick<ImagesConfig, 'labels' | 'references'>;
+
 export interface Site {
   name: string;
   id: string;
@@ -52,7 +55,7 @@ export const COMPOSE = {
   version: 'com.docker.compose.version',
 } as const;
 
-export function classify(c: ContainerInfo, image: ImageInfo | null, allow: ImagesConfig, defaultHealthPath: string): Classified {
+export function classify(c: ContainerInfo, image: ImageInfo | null, allow: Allowlist, defaultHealthPath: string): Classified {
   const labels = c.Config.Labels ?? {};
   const enable = labels[LABEL.enable];
   if (enable === undefined || enable === 'false' || labels[LABEL.shadowOf]) return { ignored: true };
@@ -114,7 +117,7 @@ export function classify(c: ContainerInfo, image: ImageInfo | null, allow: Image
   };
 }
 
-export function imageAllowed(reference: string, image: ImageInfo, allow: ImagesConfig): boolean {
+export function imageAllowed(reference: string, image: ImageInfo, allow: Allowlist): boolean {
   const imageLabels = image.Config?.Labels ?? {};
   for (const rule of allow.labels) {
     const eq = rule.indexOf('=');
@@ -136,7 +139,7 @@ export interface Discovery {
   unmanaged: Unmanaged[];
 }
 
-export async function discoverSites(engine: Engine, allow: ImagesConfig, defaultHealthPath: string): Promise<Discovery> {
+export async function discoverSites(engine: Engine, allow: Allowlist, defaultHealthPath: string): Promise<Discovery> {
   const ids = await engine.listContainerIds(LABEL.enable);
   const out: Discovery = { sites: [], unmanaged: [] };
   for (const id of ids) {

@@ -37,6 +37,8 @@ export interface HarnessOptions {
   tls?: boolean;
   /** More top-level refit.yml lines (e.g. a `maintenance:` section). */
   config?: string[];
+  /** `images.removeReplaced` (the harness writes the `images:` section itself). */
+  removeReplacedImages?: boolean;
 }
 
 export interface Harness {
@@ -184,7 +186,7 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
   const configText = [
     `stateDir: ${stateDir}`,
     // Only this harness's images: a pass never touches the sites of test files running alongside.
-    `images: { labels: [], references: ["${registry.host}/**"] }`,
+    `images: { labels: [], references: ["${registry.host}/**"]${options.removeReplacedImages ? ', removeReplaced: true' : ''} }`,
     // Five seconds for an app to start listening, even with the host busy: how fast it starts is bench/, not here.
     'health: { attempts: 10, intervalMs: 500 }',
     'proxy:',

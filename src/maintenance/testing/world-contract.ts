@@ -50,6 +50,8 @@ export interface ContractEnv {
   leaveExtractContainer(owner: string, by: 'alive' | 'gone'): Promise<void>;
   /** How many temporary extract containers for `owner` exist. */
   extractContainers(owner: string): Promise<number>;
+  /** A new image on the host that no container uses, with two tags of one repository and one of another. */
+  spareImage(): Promise<{ id: string; references: [string, string]; otherRepository: string }>;
   cleanup(): Promise<void>;
 }
 
@@ -100,6 +102,19 @@ export function worldContract(name: string, setup: () => Promise<ContractEnv>, o
       expect(await w.tagTarget(env.newReference)).toBe(env.old.id);
       await w.tag(newId, env.newReference);
       expect(await w.tagTarget(env.newReference)).toBe(newId);
+    }, timeout);
+
+    it("an unused image loses its repository's tags, and goes with the last name; one a container uses stays whole", async () => {
+      expect(await w.removeUnusedImage(env.old.id, env.old.reference)).toBeNull();
+      expect(await w.tagTarget(env.old.reference)).toBe(env.old.id);
+      const spare = await env.spareImage();
+      const [first, second] = spare.references;
+      const removed = await w.removeUnusedImage(spare.id, first);
+      expect({ ...removed, references: removed?.references.sort() }).toEqual({ references: [first, second].sort(), deleted: false });
+      expect([await w.tagTarget(first), await w.tagTarget(second), await w.tagTarget(spare.otherRepository)]).toEqual([null, null, spare.id]);
+      expect(await w.removeUnusedImage(spare.id, spare.otherRepository)).toEqual({ references: [spare.otherRepository], deleted: true });
+      expect(await w.tagTarget(spare.otherRepository)).toBeNull();
+      expect(await w.removeUnusedImage(spare.id, spare.otherRepository)).toBeNull();
     }, timeout);
 
     it('a private dir can be made twice', async () => {
