@@ -105,6 +105,8 @@ export function daemonCommand(): Command {
             onPass: async (report) => {
               if (metrics) record(metrics, report);
               for (const r of report.containers) log[r.result === 'failed' || r.result === 'rolled-back' || r.result === 'reverted' ? 'warn' : 'info']({ container: r.container, result: r.result, ...(r.watch ? { watch: r.watch.decision } : {}) }, r.reason);
+              for (const image of report.images?.removed ?? []) log.info({ image: image.imageId, references: image.references, deleted: image.deleted }, 'removed a replaced image');
+              for (const note of report.images?.notes ?? []) log.warn(note);
               log.info({ runId: report.runId, ok: report.ok }, summaryLine(report));
               await host.announce(report);
             },
