@@ -35,9 +35,10 @@ for i in $(seq 1 "$runs"); do
   loaded=false
   if [[ "$busy" == *",$i,"* ]]; then
     loaded=true
-    # One spinner per CPU, each bounded to 45 minutes whatever happens to this script.
+    # One spinner per CPU, stopped when the run ends; bounded by CI's own 90-minute limit in
+    # case this script is killed, so a slow run keeps its load to the end.
     for _ in $(seq 1 "$(nproc)"); do
-      timeout 2700 sh -c 'while :; do :; done' &
+      timeout 5400 sh -c 'while :; do :; done' &
       spinners+=("$!")
     done
   fi
