@@ -6,11 +6,11 @@
  * tree, and nothing is left behind: no shadow container or network, scratch dir, staging dir.
  *
  * The points in a live pass are reached deterministically: the test acts when the journal
- * (opened read-only) shows the step it waits for, and a slow request on the original keeps
- * `drain-original` waiting long enough for it to act before the next step.
+ * (opened read-only) shows the step it waits for, and a request held in the original keeps
+ * `drain-original` waiting until the test has acted and lets it answer.
  */
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,10 +18,11 @@ import type { PassReport } from '../src/maintenance/report.js';
 import { freePort, startRegistry, type RunningRegistry } from '../src/registry/testing/local-registry.js';
 import { startHarness, type Harness, type TestSite } from './support/host-harness.js';
 import { journalSeq, waitForStep } from './support/journal-watch.js';
-import { refitAsync } from './support/refit-cli.js';
+import { refitAsync, type CliResult } from './support/refit-cli.js';
 import { expectWhole as expectWholeSite, getThroughProxy } from './support/site-checks.js';
 import { startVanishingFront } from './support/vanishing-registry.js';
 import { suiteName } from './support/suite.js';
+import { until } from './support/until.js';
 
 const SUITE = suiteName('faults');
 let h: Harness;
@@ -30,7 +31,8 @@ let restored: RunningRegistry | undefined;
 
 beforeAll(async () => {
   unmountLeftovers();
-  h = await startHarness(SUITE);
+  // A drain here ends when the test ends its held request (passDrainingOnCue), never by the bound.
+  h = await startHarness(SUITE, { drainTimeoutMs: 600_000 });
 });
 afterAll(async () => {
   await restored?.stop();
@@ -49,13 +51,22 @@ function unmountLeftovers(): void {
 const get = (site: TestSite, path?: string, timeoutMs?: number) => getThroughProxy(h, site, path, timeoutMs);
 
 /**
- * Once the pass starts the shadow (the original still has all the traffic), a request of 8 s to
- * the original: `drain-original` waits for it (below the 10 s drain bound), which gives the
- * test seconds to act between `drain-original` and `config-install`.
+ * A pass on `site` whose original drains until the test says so. refit is held before the
+ * shadow joins the traffic, so a request sent then reaches the original (the only server); it
+ * waits in the original for the test's word. Once the original has it, refit goes on, and
+ * `drain-original` waits for that request (this suite's drain bound is far away): the test acts
+ * while the original drains, then `endDrain()` lets the request answer.
  */
-async function holdOriginal(site: TestSite, pass: Promise<unknown>, afterSeq: number): Promise<{ held: Promise<{ status: number; body: string }> }> {
-  expect(await waitForStep(h.stateDir, { step: 'shadow', phase: 'begin', afterSeq, until: pass })).toBe(true);
-  return { held: get(site, '/cgi-bin/slow?8', 30_000) }; // wrapped: an async function returning the promise itself would wait for it
+async function passDrainingOnCue(site: TestSite): Promise<{ pass: Promise<CliResult>; from: number; held: Promise<{ status: number; body: string }>; endDrain(): void }> {
+  const from = journalSeq(h.stateDir);
+  const release = join(h.stateDir, '..', `release-${site.container}`);
+  const pass = refitAsync(['run', '--json', '--container', site.container], { ...h.env, REFIT_FAULT: 'hold:shadow-traffic:begin', REFIT_FAULT_RELEASE: release });
+  expect(await waitForStep(h.stateDir, { step: 'shadow-traffic', phase: 'begin', afterSeq: from, until: pass })).toBe(true);
+  const held = get(site, '/cgi-bin/slow?until=drain', 600_000);
+  const inOriginal = (...cmd: string[]) => spawnSync('docker', ['exec', site.container, ...cmd], { stdio: 'ignore' }).status === 0;
+  await until('the held request reaches the original', () => inOriginal('test', '-e', '/tmp/drain.started'));
+  writeFileSync(release, '');
+  return { pass, from, held, endDrain: () => void inOriginal('touch', '/tmp/drain') };
 }
 
 const expectWhole = (site: TestSite, as: 'old' | 'new', o?: { scratch?: string[] }) => expectWholeSite(h, site, as, o);
@@ -83,12 +94,12 @@ describe('the shadow dies after it passed its check', () => {
   it('in a live pass, while the original drains: the original is never stopped, it is put back and the pass rolls back', async () => {
     const site = await h.site('v1');
     try {
-      const from = journalSeq(h.stateDir);
-      const pass = refitAsync(['run', '--json', '--container', site.container], h.env);
-      const { held } = await holdOriginal(site, pass, from);
+      const { pass, from, held, endDrain } = await passDrainingOnCue(site);
       expect(await waitForStep(h.stateDir, { step: 'drain-original', phase: 'begin', afterSeq: from, until: pass })).toBe(true);
       const [shadow] = h.shadows();
       execFileSync('docker', ['kill', shadow!], { stdio: 'ignore' });
+      await until('the shadow is stopped', () => !JSON.parse(execFileSync('docker', ['inspect', '--format', '{{json .State.Running}}', shadow!], { encoding: 'utf8' })));
+      endDrain();
       const r = await pass;
       expect((await held).status).toBe(200); // drained, not cut
       expect(r.code, r.stdout + r.stderr).toBe(1);
@@ -110,12 +121,11 @@ describe('the new original fails to start', () => {
   it('rolls back: configs, compose file and the original on its old image come back', async () => {
     const site = await h.site('v2');
     try {
-      const from = journalSeq(h.stateDir);
-      const pass = refitAsync(['run', '--json', '--container', site.container], h.env);
-      const { held } = await holdOriginal(site, pass, from);
+      const { pass, from, held, endDrain } = await passDrainingOnCue(site);
       expect(await waitForStep(h.stateDir, { step: 'drain-original', phase: 'begin', afterSeq: from, until: pass })).toBe(true);
       const [scratch] = h.scratchLeft();
       appendFileSync(join(h.stateDir, 'scratch', scratch!, 'merged', 'site.conf'), 'fail_start=1\n');
+      endDrain();
       const r = await pass;
       expect((await held).status).toBe(200); // drained, not cut
       expect(r.code, r.stdout + r.stderr).toBe(1);

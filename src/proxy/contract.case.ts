@@ -50,6 +50,9 @@ export function get(port: number, host: string, path = '/', o: { headers?: Recor
 }
 
 /** The fixture container that answered (busybox web image: `container=` in CGI output, the hostname in `/`). */
+/** Held requests made in this process (each proxy's run of the contract shares the containers). */
+let heldRequests = 0;
+
 export const servedBy = (r: Reply) => /container=(\S+)/.exec(r.body)?.[1] ?? /done by (\S+)/.exec(r.body)?.[1] ?? `status ${r.status}`;
 
 export interface ContractWorld {
@@ -116,13 +119,34 @@ export function proxyContract(name: string, world: ContractWorld, traits: Contra
     const base = () => [site('a', [w(1)]), site('b', [w(2)])];
     const at = (host: string, path = '/') => get(t.httpPort, host, path);
 
-    /** Resolves once the container is running the slow CGI, so the request is surely in flight there. */
-    async function slowRunningIn(container: string): Promise<void> {
-      for (let i = 0; i < 100; i++) {
-        if (/sleep 4/.test(world.docker('exec', container, 'ps'))) return;
-        await sleep(100);
-      }
-      throw new Error(`the slow request never reached ${container}`);
+    /**
+     * A request to `SITE.example` that the container taking it holds in flight until
+     * `answer()` (the fixture's /cgi-bin/slow?until=NAME): `inFlightIn` resolves once that
+     * container has it, `answeredIn` tells whether it has answered. The containers serve every
+     * proxy's run of the contract, so each held request has a name of its own.
+     */
+    function heldRequest(siteName: string) {
+      const name = `${siteName}-${process.pid}-${++heldRequests}`;
+      const inContainer = (container: string, ...cmd: string[]) => {
+        try {
+          world.docker('exec', container, ...cmd);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      return {
+        reply: at(`${siteName}.example`, `/cgi-bin/slow?until=${name}`),
+        async inFlightIn(container: string): Promise<void> {
+          for (let i = 0; i < 600; i++) {
+            if (inContainer(container, 'test', '-e', `/tmp/${name}.started`)) return;
+            await sleep(100);
+          }
+          throw new Error(`the held request never reached ${container}`);
+        },
+        answer: (container: string) => void inContainer(container, 'touch', `/tmp/${name}`),
+        answeredIn: (container: string) => inContainer(container, 'test', '-e', `/tmp/${name}.answered`),
+      };
     }
 
     beforeAll(async () => {
@@ -164,29 +188,29 @@ export function proxyContract(name: string, world: ContractWorld, traits: Contra
       expect(plain.headers['x-refit-server']).toBeUndefined();
     });
 
-    it('drain lets a slow in-flight request finish with 200, sends nothing new there, and returns only after it', async () => {
+    it('drain lets an in-flight request finish with 200, sends nothing new there, and returns only after it', async () => {
       await proxy.apply([...base(), site('drain', [w(1)])]);
-      const slow = at('drain.example', '/cgi-bin/slow?4');
-      await slowRunningIn(w(1).name);
+      const held = heldRequest('drain');
+      await held.inFlightIn(w(1).name);
       await proxy.add('drain.web', w(3));
       let stopped!: () => void;
       const stoppedNew = new Promise<void>((resolve) => (stopped = resolve));
-      // When drain returns, the slow request must be over where it ran: no `sleep 4` left in the container.
-      const draining = proxy.drain('drain.web', w(1), { timeoutMs: 30_000, onStopped: stopped }).then((r) => ({ ...r, slowStillRunning: /sleep 4/.test(world.docker('exec', w(1).name, 'ps')) }));
+      // When drain returns, the held request must have answered where it ran.
+      const draining = proxy.drain('drain.web', w(1), { timeoutMs: 120_000, onStopped: stopped }).then((r) => ({ ...r, heldAnswered: held.answeredIn(w(1).name) }));
       let finished = false;
       void draining.then(() => (finished = true));
       await stoppedNew;
+      // While the request is held, new ones go elsewhere and the drain goes on waiting.
       const during: string[] = [];
-      while (!finished) {
-        during.push(servedBy(await at('drain.example')));
-        await sleep(100);
-      }
-      const [slowReply, result] = await Promise.all([slow, draining]);
+      for (let i = 0; i < 5; i++) during.push(servedBy(await at('drain.example')));
+      const finishedWhileHeld = finished;
+      held.answer(w(1).name);
+      const [heldReply, result] = await Promise.all([held.reply, draining]);
       const story = JSON.stringify({ result, during });
-      expect(slowReply.status, story).toBe(200);
-      expect(servedBy(slowReply), story).toBe(w(1).name);
-      expect(result, story).toMatchObject({ drained: true, remainingSessions: 0, slowStillRunning: false });
-      expect(during.length, story).toBeGreaterThan(3);
+      expect(finishedWhileHeld, story).toBe(false);
+      expect(heldReply.status, story).toBe(200);
+      expect(servedBy(heldReply), story).toBe(w(1).name);
+      expect(result, story).toMatchObject({ drained: true, remainingSessions: 0, heldAnswered: true });
       expect(new Set(during), story).toEqual(new Set([w(3).name]));
       const listed = await proxy.list('drain.web');
       expect(listed.find((s) => s.name === w(1).name)).toMatchObject({ state: 'drain', sessions: 0 });
@@ -196,13 +220,14 @@ export function proxyContract(name: string, world: ContractWorld, traits: Contra
     it('drain reports when its timeout is hit, and still does not cut the request', async () => {
       await proxy.apply([...base(), site('late', [w(1), w(3)])]);
       await proxy.drain('late.web', w(3), { timeoutMs: 5_000 });
-      const slow = at('late.example', '/cgi-bin/slow?4');
-      await slowRunningIn(w(1).name);
+      const held = heldRequest('late');
+      await held.inFlightIn(w(1).name);
       const result = await proxy.drain('late.web', w(1), { timeoutMs: 500 });
+      held.answer(w(1).name);
       expect(result.drained).toBe(false);
       expect(result.remainingSessions).toBeGreaterThanOrEqual(1);
       expect(result.waitedMs).toBeGreaterThanOrEqual(500);
-      const r = await slow;
+      const r = await held.reply;
       expect(r.status).toBe(200);
       expect(servedBy(r)).toBe(w(1).name);
     });
@@ -210,12 +235,14 @@ export function proxyContract(name: string, world: ContractWorld, traits: Contra
     it('removes a server whose requests outlived the drain bound (its container is about to stop)', async () => {
       await proxy.apply([...base(), site('cut', [w(1), w(3)])]);
       await proxy.drain('cut.web', w(3), { timeoutMs: 5_000 });
-      const slow = at('cut.example', '/cgi-bin/slow?4').catch((err: Error) => ({ status: 0, body: err.message }));
-      await slowRunningIn(w(1).name);
+      const held = heldRequest('cut');
+      const reply = held.reply.catch((err: Error) => ({ status: 0, body: err.message }));
+      await held.inFlightIn(w(1).name);
       expect((await proxy.drain('cut.web', w(1), { timeoutMs: 300 })).drained).toBe(false);
       await proxy.remove('cut.web', w(1));
       expect((await proxy.list('cut.web')).map((s) => s.name)).not.toContain(w(1).name);
-      await slow;
+      held.answer(w(1).name);
+      await reply;
     });
 
     it('an apply leaves the servers of a site a maintenance owns as they are, and sets every other site to exactly its servers', async () => {

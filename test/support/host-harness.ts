@@ -39,6 +39,8 @@ export interface HarnessOptions {
   config?: string[];
   /** `images.removeReplaced` (the harness writes the `images:` section itself). */
   removeReplacedImages?: boolean;
+  /** `proxy.drainTimeoutMs`; default 10 s. A test that ends a drain itself sets it far away. */
+  drainTimeoutMs?: number;
 }
 
 export interface Harness {
@@ -191,7 +193,7 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
     'health: { attempts: 10, intervalMs: 500 }',
     'proxy:',
     `  type: ${proxy}`,
-    '  drainTimeoutMs: 10000',
+    `  drainTimeoutMs: ${options.drainTimeoutMs ?? 10_000}`,
     `  ${proxy}: { runDir: ${join(dir, proxy)}, bind: 127.0.0.1, httpPort: ${httpPort}, httpsPort: ${httpsPort}, certDir: ${certDir} }`,
     ...(options.config ?? []),
     '',
