@@ -75,8 +75,21 @@ export function connectFleetDb(config: FleetConfig, logger: Logger): FleetDb {
     where: at,
     async use(fn) {
       let client: pg.PoolClient | undefined;
+      // The server may end a connection refit holds between two queries (a restart, an
+      // administrator): pg then emits 'error' on the client, which would crash refit unheard.
+      let lost: Error | null = null;
+      const onLost = (err: Error) => {
+        lost = err;
+        failure = { reason: oneLine(err), until: Date.now() + RETRY_AFTER_MS };
+        logger.debug({ database: at, err: err.message }, 'fleet database connection lost');
+      };
+      const release = (destroy: boolean) => {
+        client?.removeListener('error', onLost);
+        client?.release(destroy || lost !== null);
+      };
       try {
         client = await (await poolOf()).connect();
+        client.on('error', onLost);
         const first = client;
         migrated ??= migrateFleet(first, at).catch((err) => {
           migrated = null;
@@ -85,16 +98,16 @@ export function connectFleetDb(config: FleetConfig, logger: Logger): FleetDb {
         await migrated;
       } catch (err) {
         failure = { reason: oneLine(err), until: Date.now() + RETRY_AFTER_MS };
-        client?.release(true);
+        release(true);
         throw err;
       }
       try {
         const out = await fn(client);
-        client.release();
-        failure = null;
+        release(false);
+        if (!lost) failure = null;
         return out;
       } catch (err) {
-        client.release(true);
+        release(true);
         if (isConnectionError(err)) failure = { reason: oneLine(err), until: Date.now() + RETRY_AFTER_MS };
         throw err;
       }

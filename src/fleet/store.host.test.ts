@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startPostgres, type RunningPostgres } from '../../test/support/postgres.js';
+import type { FleetConfig } from '../config/schema.js';
 import { openJournal } from '../journal/journal.js';
+import { createLogger } from '../log/logger.js';
+import { connectFleetDb } from './fleet.js';
 import { openOutbox } from './outbox.js';
 import { FLEET_SCHEMA_VERSION, migrateFleet, versionOf } from './schema.js';
 import { hold, holdIfFailing, publishBatch, release, waveFacts, type HostIdentity } from './store.js';
@@ -150,5 +153,25 @@ describe('holds', () => {
     expect((await waveFacts(c, { ...t, digest: 'sha256:other' })).holds.map((h) => h.reason)).toEqual(['freeze']);
     expect(await release(c, { ...t, by: 'carol' })).toHaveLength(1);
     expect((await waveFacts(c, t)).holds.map((h) => h.reason)).toEqual(['freeze']);
+  });
+});
+
+describe('the fleet database connection', () => {
+  it('a connection the server ends while refit holds it is an outage refit reports, not a crash', async () => {
+    const db = await database();
+    process.env.REFIT_TEST_FLEET_PASSWORD = pgc.role.password;
+    const database_ = { url: pgc.url(db.name), passwordEnv: 'REFIT_TEST_FLEET_PASSWORD', connectTimeoutMs: 10_000, statementTimeoutMs: 10_000 };
+    const fleetDb = connectFleetDb({ database: database_ } as FleetConfig, createLogger({ level: 'silent' }));
+    onTestFinished(() => fleetDb.end());
+    await fleetDb.use(async (client) => {
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const ended = new Promise((resolve) => (client as pg.ClientBase).once('end', resolve));
+      // Between two queries of refit's, the server ends the connection (pg emits 'error' on it).
+      await pgc.admin(db.name, 'SELECT pg_terminate_backend($1)', [pid]);
+      await ended;
+    });
+    expect(fleetDb.down()).toMatch(/terminating connection due to administrator command|Connection terminated unexpectedly/);
+    expect(await fleetDb.use(async (c) => (await c.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one)).toBe(1);
+    expect(fleetDb.down()).toBeNull();
   });
 });
