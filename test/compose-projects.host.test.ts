@@ -17,6 +17,7 @@ import { journalSeq, waitForStep } from './support/journal-watch.js';
 import { refitAsync } from './support/refit-cli.js';
 import { getThroughProxy } from './support/site-checks.js';
 import { suiteName } from './support/suite.js';
+import { removeImageTags } from './support/web-image.js';
 
 const SUITE = suiteName('projects');
 let h: Harness;
@@ -148,7 +149,7 @@ describe('a rollback after the customer edited the compose file mid-maintenance'
       expect([status, body.split('\n')[0]]).toEqual([200, 'fixture version=1.0.0']);
     } finally {
       if (existsSync(release)) execFileSync('rm', ['-f', release]);
-      docker('rmi', h.ref('web', '1.1.0'));
+      removeImageTags([h.ref('web', '1.1.0')]);
       await site.down();
     }
   });

@@ -22,6 +22,7 @@ import { refitAsync, type CliResult } from './support/refit-cli.js';
 import { expectWhole as expectWholeSite, getThroughProxy } from './support/site-checks.js';
 import { startVanishingFront } from './support/vanishing-registry.js';
 import { suiteName } from './support/suite.js';
+import { removeImageTags } from './support/web-image.js';
 import { until } from './support/until.js';
 
 const SUITE = suiteName('faults');
@@ -165,11 +166,24 @@ describe('the scratch filesystem is full', () => {
   });
 });
 
+/**
+ * The registry's web 1.1.0 made this run's own (a label on it), and no longer on the host: the
+ * pull must fetch its config blob, whatever copies of the fixture other runs left on this machine.
+ */
+function newVersionOfItsOwn(): void {
+  const ref = h.ref('web', '1.1.0');
+  execFileSync('docker', ['pull', '-q', ref], { stdio: 'ignore' });
+  const dockerfile = `FROM ${ref}\nLABEL refit.test.suite=${SUITE} refit.test.own=${process.pid}.${Date.now()}\n`;
+  execFileSync('docker', ['build', '-q', '-t', ref, '-'], { input: dockerfile, env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  execFileSync('docker', ['push', '-q', ref], { stdio: 'ignore' });
+  removeImageTags([ref], { force: true });
+}
+
 // Last: it moves the harness's registry, then puts one back on the same port for what follows.
 describe('the registry vanishes mid-pull', () => {
   it('answers the update check, dies at the first blob of the pull: the pass rolls back; once it is back the next pass updates', async () => {
     const site = await h.site('v2');
-    execFileSync('docker', ['rmi', '-f', h.ref('web', '1.1.0')], { stdio: 'ignore' }); // the pull must download
+    newVersionOfItsOwn();
     const port = Number(h.registry.host.split(':')[1]);
     const storage = h.registry.options.storage;
     await h.registry.stop();

@@ -21,7 +21,7 @@ import { createProxy } from '../../src/proxy/adapter.js';
 import { freePort, startRegistry, type RunningRegistry } from '../../src/registry/testing/local-registry.js';
 import { APP_NEW_TREE, APP_OLD_TREE, APP_STOCK_V1, APP_STOCK_V2, appServesLine, buildAppImage } from './app-image.js';
 import { composeProject, sweepLeftovers, type TestProject } from './compose-project.js';
-import { buildWebImage, STOCK_V1, STOCK_V2 } from './web-image.js';
+import { buildWebImage, removeImageTags, STOCK_V1, STOCK_V2 } from './web-image.js';
 
 export type FixtureApp = 'busybox' | 'php';
 export type Repo = 'web' | 'bad' | 'broken' | 'dead';
@@ -178,7 +178,7 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
     fixture.build(ref(repo, '1.1.0'), repo, '1.1.0');
     for (const v of ['1.0.0', '1.1.0'] as const) execFileSync('docker', ['push', '-q', ref(repo, v)], { stdio: 'ignore' });
     // The new version must come from the registry, as on a real host.
-    execFileSync('docker', ['rmi', ref(repo, '1.1.0')], { stdio: 'ignore' });
+    removeImageTags([ref(repo, '1.1.0')]);
   }
   const stateDir = join(dir, 'state');
   const certDir = join(dir, 'certs');
@@ -282,7 +282,7 @@ export async function startHarness(suite: string, options: HarnessOptions = {}):
       await createProxy(parseConfigText(configText).proxy).stop();
       await registry.stop();
       sweepLeftovers(suite);
-      for (const repo of fixture.repos) for (const v of ['1.0.0', '1.1.0']) execFileSync('docker', ['rmi', '-f', ref(repo, v as Version)], { stdio: 'ignore' });
+      for (const repo of fixture.repos) for (const v of ['1.0.0', '1.1.0']) removeImageTags([ref(repo, v as Version)], { force: true });
       rmSync(dir, { recursive: true, force: true });
     },
   };

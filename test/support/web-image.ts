@@ -66,12 +66,24 @@ export function buildWebImage(spec: WebImageSpec): string {
 /**
  * Writes `ctx`'s Dockerfile (`lines`, then the fixture labels: refit.web=true unless `web:
  * false`, the test label, `labels`) and builds it with the classic builder, whose cache reuses
- * unchanged layers across versions.
+ * unchanged layers across versions (in turn with removals, see FIXTURE_IMAGES_LOCK).
  */
 export function buildImage(ctx: string, spec: Pick<WebImageSpec, 'tag' | 'labels' | 'web'>, lines: string[]): string {
   const labels = { ...(spec.web === false ? {} : { 'refit.web': 'true' }), [TEST_LABEL]: 'fixture', ...spec.labels };
   const labelLines = Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`);
   writeFileSync(join(ctx, 'Dockerfile'), [...lines, ...labelLines, ''].join('\n'));
-  execFileSync('docker', ['build', '-q', '-t', spec.tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('flock', [FIXTURE_IMAGES_LOCK, 'docker', 'build', '-q', '-t', spec.tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   return spec.tag;
+}
+
+/**
+ * Test files on this machine build the same content at once, and the build cache gives them one
+ * image. Removing a tag that is that image's last name deletes it, possibly under a build that
+ * has just found it in the cache and is about to tag it. Builds and such removals take turns.
+ */
+const FIXTURE_IMAGES_LOCK = '/tmp/refit-fixture-images.lock';
+
+/** `docker rmi [-f] REFS…` in turn with fixture builds (see FIXTURE_IMAGES_LOCK). */
+export function removeImageTags(refs: string[], o: { force?: boolean } = {}): void {
+  execFileSync('flock', [FIXTURE_IMAGES_LOCK, 'docker', 'rmi', ...(o.force ? ['-f'] : []), ...refs], { stdio: 'ignore' });
 }
