@@ -6,7 +6,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { RefitError } from '../errors.js';
-import { parseReference, repoKey } from '../registry/reference.js';
+import { repoKeyOf } from '../registry/reference.js';
 import { engineError, statusOf, type Engine } from './engine.js';
 
 export interface ContainerEndpoint {
@@ -88,12 +88,8 @@ export async function removeUnusedImage(engine: Engine, imageId: string, referen
   const what = `remove the unused image ${imageId}`;
   const image = await engine.inspectImage(imageId);
   if (!image) return null;
-  const parsed = parseReference(reference);
-  const repo = parsed.ok ? repoKey(parsed.ref) : null;
-  const inRepo = (entry: string) => {
-    const p = parseReference(entry);
-    return repo !== null && p.ok && repoKey(p.ref) === repo;
-  };
+  const repo = repoKeyOf(reference);
+  const inRepo = (entry: string) => repo !== null && repoKeyOf(entry) === repo;
   try {
     const containers = await engine.call(what, (abortSignal) => engine.api.listContainers({ all: true, abortSignal }));
     if (containers.some((c) => c.ImageID === image.Id)) return null;
@@ -104,13 +100,14 @@ export async function removeUnusedImage(engine: Engine, imageId: string, referen
       }
       // The engine deletes the image with its last tag; one it only knows by digest goes by ID.
       const left = await engine.inspectImage(image.Id);
-      if (left && !left.RepoTags?.length && (left.RepoDigests ?? []).every(inRepo)) await removeImageRef(engine, what, image.Id);
+      const byId = left !== null && !left.RepoTags?.length && (left.RepoDigests ?? []).every(inRepo);
+      if (byId) await removeImageRef(engine, what, image.Id);
+      return { references: untagged, deleted: left === null || byId };
     } catch (err) {
       if (statusOf(err) !== 409) throw err;
       for (const tag of untagged) await tagImage(engine, image.Id, tag);
       return null;
     }
-    return { references: untagged, deleted: !(await engine.inspectImage(image.Id)) };
   } catch (err) {
     throw err instanceof RefitError ? err : engineError(what, err);
   }

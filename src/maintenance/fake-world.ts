@@ -15,7 +15,7 @@ import type { HealthTarget, Verdict } from '../health/types.js';
 import type { MergeReport } from '../merge/report.js';
 import { summarize } from '../merge/report.js';
 import type { ApplyOptions, DrainResult, ProxyAdapter, ProxySite, ServerCounters, ServerState, Upstream, UpstreamState } from '../proxy/types.js';
-import { parseReference, repoKey } from '../registry/reference.js';
+import { repoKeyOf } from '../registry/reference.js';
 import type { Site } from '../site/discover.js';
 import { swapNames } from '../site-config/swap.js';
 import type { Endpoint, ShadowRequest, World } from './world.js';
@@ -300,7 +300,7 @@ export class FakeWorld implements World {
     return this.cmd(`remove-image ${imageId}`, () => {
       if (!this.images.has(imageId) || [...this.containers.values()].some((c) => c.imageId === imageId)) return null;
       const naming = [...this.tags].filter(([, id]) => id === imageId).map(([tag]) => tag);
-      const references = naming.filter((tag) => repositoryOf(tag) === repositoryOf(reference));
+      const references = naming.filter((tag) => (repoKeyOf(tag) ?? tag) === (repoKeyOf(reference) ?? reference));
       for (const tag of references) this.tags.delete(tag);
       const deleted = references.length === naming.length;
       if (deleted) this.images.delete(imageId);
@@ -473,10 +473,4 @@ export class FakeWorld implements World {
       return []; // never fails, as the real one (which logs it)
     }
   }
-}
-
-/** `registry/repository` of a reference, as the engine compares tags. */
-function repositoryOf(reference: string): string {
-  const parsed = parseReference(reference);
-  return parsed.ok ? repoKey(parsed.ref) : reference;
 }

@@ -75,6 +75,12 @@ export function repoKey(ref: Pick<ImageRef, 'registry' | 'repository'>): string 
   return `${ref.registry}/${ref.repository}`;
 }
 
+/** `registry/repository` of a written reference (a tag or a digest one), or null when it does not parse. */
+export function repoKeyOf(reference: string): string | null {
+  const parsed = parseReference(reference);
+  return parsed.ok ? repoKey(parsed.ref) : null;
+}
+
 /**
  * The same reference with another tag, written the way the operator wrote the original
  * (`nginx:1.25-alpine` becomes `nginx:1.26-alpine`, not `docker.io/library/nginx:...`).
